@@ -1,0 +1,89 @@
+/**
+ * The one bundling helper: `npm run build` calls it for every function, and the infra's
+ * LambdaBundle construct calls it (by function name) at synth, so what is tested is what ships.
+ * Output: dist/functions/<name>/index.mjs (+ lazy chunks), Lambda handler `index.handler`.
+ */
+import { build, type BuildOptions } from "esbuild";
+import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** ESM bundles keep working with dependencies that still call `require`. */
+const REQUIRE_BANNER =
+  "import { createRequire as __authplaneCreateRequire } from 'node:module';" +
+  "const require = __authplaneCreateRequire(import.meta.url);";
+
+export interface FunctionSpec {
+  /** Entry module, relative to the repository root. */
+  entry: string;
+  /** Extra esbuild options for this function. */
+  options?: BuildOptions;
+}
+
+export const FUNCTIONS = {
+  auth: {
+    entry: "functions/auth/lambda.ts",
+    // Lazy chunks: routes only some requests need load on first use, not at cold start.
+    options: { splitting: true },
+  },
+  authorizer: { entry: "functions/authorizer/handler.ts" },
+} satisfies Record<string, FunctionSpec>;
+
+export type FunctionName = keyof typeof FUNCTIONS;
+
+export interface BuiltFunction {
+  name: FunctionName;
+  outdir: string;
+  /** Lambda handler string for this bundle. */
+  handler: string;
+  bytes: number;
+}
+
+export function functionOutdir(name: FunctionName, root = ROOT): string {
+  return join(root, "dist", "functions", name);
+}
+
+export async function buildFunction(name: FunctionName, outdir = functionOutdir(name)): Promise<BuiltFunction> {
+  const spec: FunctionSpec = FUNCTIONS[name];
+  rmSync(outdir, { recursive: true, force: true });
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: { index: join(ROOT, spec.entry) },
+    outdir,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    outExtension: { ".js": ".mjs" },
+    minify: true,
+    treeShaking: true,
+    legalComments: "none",
+    // The Lambda runtime ships the AWS SDK v3; bundling it again only slows cold starts.
+    external: ["@aws-sdk/*"],
+    banner: { js: REQUIRE_BANNER },
+    logLevel: "warning",
+    ...spec.options,
+  });
+  return { name, outdir, handler: "index.handler", bytes: dirBytes(outdir) };
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir)) {
+    const p = join(dir, entry);
+    const s = statSync(p);
+    total += s.isDirectory() ? dirBytes(p) : s.size;
+  }
+  return total;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const names = (process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(FUNCTIONS)) as FunctionName[];
+  for (const name of names) {
+    if (!(name in FUNCTIONS)) throw new Error(`unknown function "${name}"; known: ${Object.keys(FUNCTIONS).join(", ")}`);
+    const built = await buildFunction(name);
+    console.log(`${name}: ${built.outdir} (${built.bytes} bytes)`);
+  }
+}

