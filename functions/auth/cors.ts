@@ -1,0 +1,32 @@
+/**
+ * CORS for pattern 2: an SPA on a sibling subdomain (app.example.org) calling the auth service
+ * (auth.example.org) directly with `credentials: "include"`. Only listed origins get a grant,
+ * echoed back one at a time (never `*`, which browsers refuse with credentials anyway).
+ */
+import { cors } from "hono/cors";
+import type { MiddlewareHandler } from "hono";
+
+export interface SpaCorsOptions {
+  /** Exact origins (scheme://host[:port]) allowed to call with credentials, e.g. TRUSTED_ORIGINS. */
+  origins: string[];
+  /**
+   * How long a browser may cache a preflight, in seconds (Chromium caps this at 7200).
+   * @default 600
+   */
+  maxAge?: number;
+}
+
+/** What a Better Auth browser client sends: JSON bodies on GET/POST. */
+export const SPA_CORS_METHODS = ["GET", "POST", "OPTIONS"];
+export const SPA_CORS_HEADERS = ["Content-Type", "Authorization"];
+
+export function spaCors({ origins, maxAge = 600 }: SpaCorsOptions): MiddlewareHandler {
+  const allowed = new Set(origins.map((o) => new URL(o).origin));
+  return cors({
+    origin: (origin) => (allowed.has(origin) ? origin : null),
+    credentials: true,
+    allowMethods: SPA_CORS_METHODS,
+    allowHeaders: SPA_CORS_HEADERS,
+    maxAge,
+  });
+}
