@@ -91,3 +91,16 @@ export function wellKnownRoutes(opts: AppAssociationOptions): Hono {
   );
   return app;
 }
+
+/**
+ * The app-link paths implied by the native callbacks: every https callback on this service's
+ * own host must open the app, so the association files list exactly those paths.
+ */
+export function appLinkPathsFor(callbacks: readonly string[], serviceUrl: string): string[] {
+  const host = new URL(serviceUrl).host;
+  const paths = callbacks
+    .map((c) => new URL(c))
+    .filter((u) => u.protocol === "https:" && u.host === host)
+    .map((u) => u.pathname);
+  return [...new Set(paths)];
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { wellKnownRoutes } from "../../../functions/auth/well-known.js";
+import { appLinkPathsFor, wellKnownRoutes } from "../../../functions/auth/well-known.js";
 
 const FP = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, "0").toUpperCase()).join(":");
 
@@ -47,5 +47,17 @@ describe("app association files", () => {
   it("refuses to start with a malformed app id or fingerprint, naming the entry", () => {
     expect(() => wellKnownRoutes({ appleAppIds: ["org.example.app"] })).toThrow(/APPLE_APP_IDS: "org.example.app"/);
     expect(() => wellKnownRoutes({ androidAppLinks: ["org.example.app=AB:CD"] })).toThrow(/ANDROID_APP_LINKS/);
+  });
+});
+
+describe("app link paths", () => {
+  it("are the https callbacks on the service's own host; custom schemes and other hosts are left out", () => {
+    const callbacks = [
+      "org.example.app:/oauth",
+      "https://auth.example.org/app/callback",
+      "https://auth.example.org/app/callback",
+      "https://other.example.org/app/callback",
+    ];
+    expect(appLinkPathsFor(callbacks, "https://auth.example.org")).toEqual(["/app/callback"]);
   });
 });
