@@ -1,0 +1,148 @@
+/**
+ * THE Better Auth factory. The Lambda, the node server, `make dev`, the ops tools and the tests
+ * all build their instance here from an `AuthConfig`, so what is tested is what runs.
+ */
+import { passkey } from "@better-auth/passkey";
+import { betterAuth, type BetterAuthOptions } from "better-auth";
+import { bearer, jwt, organization } from "better-auth/plugins";
+import { createAccessControl } from "better-auth/plugins/access";
+import { defaultStatements } from "better-auth/plugins/organization/access";
+import pg from "pg";
+import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
+import type { AuthConfig } from "./config.js";
+import { googleOidcOverride } from "./google-override.js";
+import { nativeApp } from "./native/index.js";
+import { resolveOrgClaims } from "./org-claims.js";
+import { verifyPassword } from "./password.js";
+import { redisSecondaryStorage } from "./secondary-storage.js";
+
+/** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
+export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
+export const KEY_GRACE_SECONDS = 7 * 24 * 3600;
+
+/** Sessions last a week and slide daily; JWTs minted from them last 15 minutes. */
+const SESSION_SECONDS = 7 * 24 * 3600;
+
+export function createPool(config: AuthConfig): pg.Pool {
+  const db = config.database;
+  const common = {
+    // A Lambda instance serves one request at a time: a couple of connections is plenty, and
+    // Aurora's connection budget is shared by every instance.
+    max: 4,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  };
+  if ("connectionString" in db) return new pg.Pool({ connectionString: db.connectionString, ...common });
+  return new pg.Pool({
+    host: db.host,
+    port: db.port,
+    database: db.database,
+    user: db.user,
+    password: db.password,
+    ssl: db.ssl ? { rejectUnauthorized: false } : false,
+    ...common,
+  });
+}
+
+/** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
+function allowedHosts(config: AuthConfig): string[] {
+  return [...new Set([config.baseURL, ...config.trustedOrigins].map((o) => new URL(o).host))];
+}
+
+export interface CreateAuthOptions {
+  /** Share one pool between several instances (one per RP ID in single-app dev). */
+  pool?: pg.Pool;
+  /** RP ID for this instance when the config has none (derived from the request's host). */
+  rpId?: string;
+}
+
+export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
+  const secure = config.baseURL.startsWith("https:");
+  const redis = config.redisUrl ? redisSecondaryStorage(config.redisUrl) : undefined;
+  const google = config.google;
+  return {
+    appName: config.passkey.rpName,
+    baseURL: { allowedHosts: allowedHosts(config), fallback: config.baseURL },
+    basePath: "/api/auth",
+    secrets: config.secrets,
+    database: pool,
+    secondaryStorage: redis?.storage,
+    trustedOrigins: [...new Set([config.baseURL, ...config.trustedOrigins])],
+    telemetry: { enabled: false },
+    session: {
+      expiresIn: SESSION_SECONDS,
+      updateAge: 24 * 3600,
+      // With Redis, sessions live there first; PostgreSQL keeps them too so a Redis loss logs no one out.
+      storeSessionInDatabase: true,
+    },
+    emailAndPassword: {
+      enabled: config.emailPassword,
+      autoSignIn: true,
+      // Accepts the bcrypt hashes migrated from Supabase as well as Better Auth's own scrypt.
+      password: { verify: verifyPassword },
+    },
+    socialProviders:
+      google && !google.discoveryUrl
+        ? { google: { clientId: google.clientId, clientSecret: google.clientSecret, prompt: "select_account" } }
+        : undefined,
+    rateLimit: {
+      enabled: config.rateLimit.enabled,
+      window: config.rateLimit.window,
+      max: config.rateLimit.max,
+      // Lambda instances come and go, so in-memory counters would reset with each; Redis when
+      // there is one, otherwise the database every instance shares.
+      storage: redis ? "secondary-storage" : "database",
+    },
+    advanced: {
+      useSecureCookies: secure,
+      trustedProxyHeaders: config.trustProxyHeaders,
+      database: { validateSchema: config.validateSchema },
+      defaultCookieAttributes: { httpOnly: true, secure, sameSite: "lax" },
+      crossSubDomainCookies: config.cookieDomain ? { enabled: true, domain: config.cookieDomain } : undefined,
+      ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
+    },
+    plugins: [
+      ...(google?.discoveryUrl ? [googleOidcOverride({ discoveryUrl: google.discoveryUrl, clientId: google.clientId, clientSecret: google.clientSecret })] : []),
+      passkey({
+        rpID: rpId,
+        rpName: config.passkey.rpName,
+        // The explicit list: a ceremony from any other origin fails verification.
+        origin: config.trustedOrigins,
+      }),
+      organization({
+        // Apps are onboarded as data by operators (`npm run apps`), not created by end users.
+        allowUserToCreateOrganization: false,
+        ac: createAccessControl(defaultStatements),
+        dynamicAccessControl: { enabled: true },
+      }),
+      jwt({
+        jwks: {
+          keyPairConfig: { alg: JWT_ALG, modulusLength: 2048 },
+          // Without an interval Better Auth keeps one key forever; with it, keys rotate and
+          // the previous one stays published for the grace period.
+          rotationInterval: KEY_ROTATION_SECONDS,
+          gracePeriod: KEY_GRACE_SECONDS,
+        },
+        jwt: {
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          expirationTime: `${JWT_TTL_SECONDS}s`,
+          definePayload: async ({ user, session }) => ({
+            email: user.email,
+            ...(await resolveOrgClaims(pool, user.id, session.activeOrganizationId as string | null | undefined)),
+          }),
+        },
+        // A JWT is minted on request (/token), not on every session read.
+        disableSettingJwtHeader: true,
+      }),
+      bearer({ requireSignature: true }),
+      ...(config.nativeAppCallbacks.length ? [nativeApp({ callbacks: config.nativeAppCallbacks })] : []),
+    ],
+  } satisfies BetterAuthOptions;
+}
+
+export function createAuth(config: AuthConfig, { pool, rpId }: CreateAuthOptions = {}) {
+  return betterAuth(authOptions(config, pool ?? createPool(config), rpId));
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,99 @@
+/**
+ * Secrets Manager at cold start: the function's environment holds only ARNs; the values are
+ * fetched once per instance, all in parallel (one round trip of latency, not three), and turned
+ * into the same variables a local run sets by hand. Errors name the ARN and the field, never a
+ * value.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+
+/** The variables holding secret ARNs, and the JSON each secret must contain. */
+export const SECRET_ARN_VARS = ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN", "DB_SECRET_ARN"] as const;
+type ArnVar = (typeof SECRET_ARN_VARS)[number];
+
+export const SECRET_SHAPES: Record<ArnVar, string> = {
+  AUTH_SECRET_ARN: '{"secret":"<at least 32 random characters>"} or {"secrets":[{"version":2,"value":"…"},{"version":1,"value":"…"}]}',
+  GOOGLE_OAUTH_SECRET_ARN: '{"clientId":"….apps.googleusercontent.com","clientSecret":"…"}',
+  DB_SECRET_ARN: '{"username":"…","password":"…"} (RDS writes this one itself)',
+};
+
+export class SecretError extends Error {
+  override name = "SecretError";
+}
+
+let client: SecretsManagerClient | undefined;
+const cache = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Forget fetched values (tests; a rotated secret is picked up by the next instance anyway). */
+export function resetSecretCache(): void {
+  cache.clear();
+  client = undefined;
+}
+
+function fetchJson(variable: ArnVar, arn: string): Promise<Record<string, unknown>> {
+  let pending = cache.get(arn);
+  if (!pending) {
+    client ??= new SecretsManagerClient({});
+    pending = client
+      .send(new GetSecretValueCommand({ SecretId: arn }))
+      .then((out) => {
+        if (!out.SecretString) throw new SecretError(`${variable}: secret ${arn} has no string value; put ${SECRET_SHAPES[variable]}`);
+        try {
+          const parsed: unknown = JSON.parse(out.SecretString);
+          if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+        } catch {
+          // fall through: the message below must not echo the value
+        }
+        throw new SecretError(`${variable}: secret ${arn} is not a JSON object; put ${SECRET_SHAPES[variable]}`);
+      })
+      .catch((err: unknown) => {
+        cache.delete(arn); // the next invocation may retry after a transient failure
+        if (err instanceof SecretError) throw err;
+        const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw new SecretError(`${variable}: cannot read secret ${arn} (${reason})`);
+      });
+    cache.set(arn, pending);
+  }
+  return pending;
+}
+
+function field(json: Record<string, unknown>, variable: ArnVar, arn: string, name: string): string {
+  const value = json[name];
+  if (typeof value !== "string" || value === "") {
+    throw new SecretError(`${variable}: secret ${arn} lacks the string field "${name}"; expected ${SECRET_SHAPES[variable]}`);
+  }
+  return value;
+}
+
+function authSecretEnv(json: Record<string, unknown>, arn: string): Record<string, string> {
+  if (Array.isArray(json.secrets)) {
+    const entries = json.secrets.map((s: unknown, i) => {
+      const e = s as { version?: unknown; value?: unknown };
+      if (typeof e?.version !== "number" || typeof e?.value !== "string") {
+        throw new SecretError(`AUTH_SECRET_ARN: secret ${arn} secrets[${i}] needs a numeric "version" and a string "value"`);
+      }
+      return `${e.version}:${e.value}`;
+    });
+    return { BETTER_AUTH_SECRETS: entries.join(",") };
+  }
+  return { BETTER_AUTH_SECRET: field(json, "AUTH_SECRET_ARN", arn, "secret") };
+}
+
+/**
+ * Fetch every secret whose ARN variable is set and return the environment variables they stand
+ * for. Resolves once per ARN per instance; concurrent cold-start callers share the requests.
+ */
+export async function fetchSecretEnv(env: Record<string, string | undefined>): Promise<Record<string, string>> {
+  const jobs = SECRET_ARN_VARS.filter((v) => env[v]).map(async (variable) => {
+    const arn = env[variable] as string;
+    const json = await fetchJson(variable, arn);
+    switch (variable) {
+      case "AUTH_SECRET_ARN":
+        return authSecretEnv(json, arn);
+      case "GOOGLE_OAUTH_SECRET_ARN":
+        return { GOOGLE_CLIENT_ID: field(json, variable, arn, "clientId"), GOOGLE_CLIENT_SECRET: field(json, variable, arn, "clientSecret") };
+      case "DB_SECRET_ARN":
+        return { DB_USER: field(json, variable, arn, "username"), DB_PASSWORD: field(json, variable, arn, "password") };
+    }
+  });
+  return Object.assign({}, ...(await Promise.all(jobs)));
+}
