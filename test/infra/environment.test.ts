@@ -1,0 +1,89 @@
+import { mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadEnvironments, selectedEnvironment } from "../../infra/environment.js";
+
+const fixture = (name: string) => join("test/infra/fixtures", name);
+const file = (name: string) => `${fixture(name)}/qa.json`;
+
+/** The loader's single Error message for a fixture directory. */
+function loadError(name: string): string {
+  try {
+    loadEnvironments(fixture(name), undefined);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`fixture ${name} loaded without error`);
+}
+
+describe("environment files", () => {
+  it("the committed dev, staging and prod files load and fill defaults", () => {
+    const envs = loadEnvironments("environments", undefined);
+    expect(envs.map((e) => e.name)).toEqual(["dev", "prod", "staging"]);
+    for (const env of envs) {
+      expect(env.aurora.minCapacity).toBe(0);
+      expect(env.natGateway).toBe(false);
+      expect(env.jwtAudience).toBe("authplane");
+    }
+    expect(envs.find((e) => e.name === "prod")?.authDomain).toBeDefined();
+    expect(envs.find((e) => e.name === "dev")?.authDomain).toBeUndefined();
+  });
+
+  it("a missing field names the file, the field and a right value", () => {
+    expect(loadError("missing-field")).toBe(`${file("missing-field")}: accountId: required field is missing (example: "123456789012")`);
+  });
+
+  it("a value of the wrong type says what type was expected and what came", () => {
+    expect(loadError("wrong-type")).toBe(`${file("wrong-type")}: accountId: expected string, got number 123456789012 (example: "123456789012")`);
+  });
+
+  it("an unknown field (a typo) is an error listing the allowed fields", () => {
+    const message = loadError("unknown-field");
+    expect(message).toMatch(new RegExp(`^${file("unknown-field")}: regoin: unknown field \\(allowed: name, accountId, region,`));
+    expect(message).toContain("logRetentionDays");
+  });
+
+  it("an account id that is not 12 digits is rejected with an example", () => {
+    expect(loadError("bad-account-id")).toBe(`${file("bad-account-id")}: accountId: expected 12 digits, got "12345" (example: "123456789012")`);
+  });
+
+  it("invalid JSON names the file, line and column", () => {
+    expect(loadError("invalid-json")).toMatch(new RegExp(`^${file("invalid-json")}: invalid JSON at line 5, column 1: `));
+  });
+
+  it("a name that differs from the file name is rejected", () => {
+    expect(loadError("name-mismatch")).toBe(`${file("name-mismatch")}: name: expected the file's base name "qa", got "prod" (example: "qa")`);
+  });
+
+  it("authDomain without hostedZoneId is rejected", () => {
+    expect(loadError("half-domain")).toContain(`${file("half-domain")}: hostedZoneId: authDomain and hostedZoneId go together`);
+  });
+
+  it("every problem in a file is reported at once, nested fields by their path", () => {
+    const lines = loadError("bad-nested").split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toBe(`${file("bad-nested")}: trustedOrigins[0]: expected an https origin (scheme and host, no path or trailing slash), got "http://app.example.com" (example: "https://app.example.com")`);
+    expect(lines[1]).toBe(`${file("bad-nested")}: aurora.secondsUntilAutoPause: expected 300 to 86400 seconds, got number 60 (example: 300)`);
+    expect(lines[2]).toMatch(/logRetentionDays: expected a CloudWatch retention value \(1, 3, 5, .*\), got number 42 \(example: 30\)$/);
+  });
+
+  it("problems in several files come back as one error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "authplane-envs-"));
+    copyFileSync(file("valid"), join(dir, "qa.json"));
+    writeFileSync(join(dir, "other.json"), "{}");
+    writeFileSync(join(dir, "broken.json"), "{");
+    expect(() => loadEnvironments(dir, undefined)).toThrowError(/broken\.json: invalid JSON[^]*other\.json: name: required field is missing/);
+  });
+
+  it("selecting one environment loads only that file; an unknown one lists the available", () => {
+    expect(loadEnvironments("environments", "staging").map((e) => e.name)).toEqual(["staging"]);
+    expect(() => loadEnvironments("environments", "qa")).toThrowError('unknown environment "qa" (ENV/ENVIRONMENT); available: dev, prod, staging');
+  });
+
+  it("ENV wins over ENVIRONMENT and empty means every environment", () => {
+    expect(selectedEnvironment({ ENV: "dev", ENVIRONMENT: "prod" })).toBe("dev");
+    expect(selectedEnvironment({ ENVIRONMENT: "prod" })).toBe("prod");
+    expect(selectedEnvironment({ ENV: "" })).toBeUndefined();
+  });
+});
