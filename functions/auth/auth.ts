@@ -94,6 +94,10 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       storage: redis ? "secondary-storage" : "database",
     },
     advanced: {
+      // Explicit, because Better Auth turns origin checks off by itself under NODE_ENV=test:
+      // the tests must exercise the same CSRF defence production runs.
+      disableOriginCheck: false,
+      disableCSRFCheck: false,
       useSecureCookies: secure,
       trustedProxyHeaders: config.trustProxyHeaders,
       database: { validateSchema: config.validateSchema },

@@ -95,5 +95,10 @@ export async function fetchSecretEnv(env: Record<string, string | undefined>): P
         return { DB_USER: field(json, variable, arn, "username"), DB_PASSWORD: field(json, variable, arn, "password") };
     }
   });
-  return Object.assign({}, ...(await Promise.all(jobs)));
+  // Settle all before failing: the operator sees every broken secret at once, and no request
+  // is left in flight to poison the next cold start's retry.
+  const settled = await Promise.allSettled(jobs);
+  const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
+  if (failures.length) throw new SecretError(failures.join("\n"));
+  return Object.assign({}, ...settled.map((r) => (r.status === "fulfilled" ? r.value : {})));
 }
