@@ -1,0 +1,34 @@
+/**
+ * Lambda entry (bundled to dist/functions/authorizer/index.mjs, handler `index.handler`). The
+ * authorizer is built once per instance from the environment; a bad environment does not crash the
+ * instance but denies every request with ERR_AUTHORIZER_CONFIG and a message naming the variable.
+ */
+import { createAuthorizer, safeDeny, writeLogLine, type Authorizer } from "./authorizer.js";
+import { configFromEnv } from "./config.js";
+import { DENY } from "./deny-codes.js";
+import { eventKind, type AuthorizerResponse } from "./events.js";
+
+let instance: Authorizer | undefined;
+
+function authorizer(): Authorizer | string {
+  if (instance) return instance;
+  try {
+    instance = createAuthorizer(configFromEnv(process.env));
+    return instance;
+  } catch (error) {
+    return error instanceof Error ? error.message : "invalid configuration";
+  }
+}
+
+export async function handler(event: unknown): Promise<AuthorizerResponse> {
+  const ready = authorizer();
+  if (typeof ready !== "string") return ready.handle(event);
+  let kind: ReturnType<typeof eventKind> = "unknown";
+  try {
+    kind = eventKind(event);
+  } catch {
+    // keep "unknown"
+  }
+  writeLogLine({ level: "error", msg: "authorizer.deny", reason: DENY.config, error: ready, kind });
+  return safeDeny(kind, event);
+}
