@@ -17,9 +17,23 @@ export interface ParsedJws {
 /** Empty is let through so that `alg: none` tokens (empty signature) are denied for their alg. */
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 
+/** The 6-bit value of a base64url character already known to be in the alphabet. */
+function sextet(code: number): number {
+  if (code >= 97) return code - 71; // a-z
+  if (code >= 65) return code - 65; // A-Z
+  if (code >= 48) return code + 4; // 0-9
+  return code === 45 ? 62 : 63; // - _
+}
+
 function decodeSegment(segment: string): Buffer {
+  const rest = segment.length % 4;
   // A length of 4n+1 cannot come from any byte string.
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) throw new Denied(DENY.base64url);
+  if (!BASE64URL.test(segment) || rest === 1) throw new Denied(DENY.base64url);
+  // Only the canonical encoding is accepted: unused low bits of the last character must be zero,
+  // otherwise several strings decode to the same signature and a "new" token is an old one.
+  if (rest !== 0 && (sextet(segment.charCodeAt(segment.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0) {
+    throw new Denied(DENY.base64url);
+  }
   return Buffer.from(segment, "base64url");
 }
 

@@ -199,6 +199,16 @@ describe("every attack is denied with its own code", () => {
     await expectDenied(`${h}.${p!.slice(0, -2)}+/.${s}`, DENY.base64url);
   });
 
+  it("a non-canonical base64url signature (same bytes, different string)", async () => {
+    const [h, p, s] = valid.split(".");
+    const last = s!.at(-1)!;
+    // 256 signature bytes leave 4 unused bits in the last character; setting one keeps the bytes.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const twin = alphabet[alphabet.indexOf(last) | 1]!;
+    expect(Buffer.from(`${s!.slice(0, -1)}${twin}`, "base64url")).toEqual(Buffer.from(s!, "base64url"));
+    await expectDenied(`${h}.${p}.${s!.slice(0, -1)}${twin}`, DENY.base64url);
+  });
+
   it("a segment that is not JSON", async () => {
     await expectDenied(`${b64("not json")}.${valid.split(".")[1]}.${valid.split(".")[2]}`, DENY.json);
     await expectDenied(`${segment(["alg", "RS256"])}.${valid.split(".")[1]}.${valid.split(".")[2]}`, DENY.json);
