@@ -3,7 +3,7 @@
  * LambdaBundle construct calls it (by function name) at synth, so what is tested is what ships.
  * Output: dist/functions/<name>/index.mjs (+ lazy chunks), Lambda handler `index.handler`.
  */
-import { build, type BuildOptions } from "esbuild";
+import { build, type BuildOptions, type Plugin } from "esbuild";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,11 +22,46 @@ export interface FunctionSpec {
   options?: BuildOptions;
 }
 
+/**
+ * Swap `fromPackage`'s import of `name` for a stand-in that imports the real thing on first use
+ * (esbuild puts it in its own chunk). For dependencies only some routes need.
+ */
+function lazyDependency(name: string, fromPackage: string, standIn: string): Plugin {
+  const virtual = `authplane:${name.replace(/^@/, "").replace("/", "-")}`;
+  const exact = (s: string) => new RegExp(`^${s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+  return {
+    name: `lazy-${name}`,
+    setup(b) {
+      b.onResolve({ filter: exact(name) }, (args) =>
+        args.importer.includes(`/node_modules/${fromPackage}/`) ? { path: join(ROOT, standIn) } : undefined,
+      );
+      // The stand-in's own import: the copy `fromPackage` depends on (it may pin its own version).
+      b.onResolve({ filter: exact(virtual) }, async () => {
+        const real = await b.resolve(name, { kind: "dynamic-import", resolveDir: join(ROOT, "node_modules", fromPackage) });
+        return { path: real.path };
+      });
+    },
+  };
+}
+
+/** Replace zod's all-locales namespace with English only (see functions/auth/lazy/zod-locales.ts). */
+const englishOnlyZod: Plugin = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /\/node_modules\/zod\/v4\/(classic|core)\//.test(args.importer) ? { path: join(ROOT, "functions/auth/lazy/zod-locales.ts") } : undefined,
+    );
+  },
+};
+
 export const FUNCTIONS = {
   auth: {
     entry: "functions/auth/lambda.ts",
     // Lazy chunks: routes only some requests need load on first use, not at cold start.
-    options: { splitting: true },
+    options: {
+      splitting: true,
+      plugins: [englishOnlyZod, lazyDependency("@simplewebauthn/server", "@better-auth/passkey", "functions/auth/lazy/simplewebauthn-server.ts")],
+    },
   },
   authorizer: { entry: "functions/authorizer/handler.ts" },
 } satisfies Record<string, FunctionSpec>;

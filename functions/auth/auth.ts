@@ -4,7 +4,10 @@
  */
 import { passkey } from "@better-auth/passkey";
 import { betterAuth, type BetterAuthOptions } from "better-auth";
-import { bearer, jwt, organization } from "better-auth/plugins";
+// Deep imports: the plugins barrel would pull every Better Auth plugin into the bundle.
+import { bearer } from "better-auth/plugins/bearer";
+import { jwt } from "better-auth/plugins/jwt";
+import { organization } from "better-auth/plugins/organization";
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/organization/access";
 import pg from "pg";
@@ -14,7 +17,7 @@ import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { resolveOrgClaims } from "./org-claims.js";
 import { verifyPassword } from "./password.js";
-import { redisSecondaryStorage } from "./secondary-storage.js";
+import { lazyRedisStorage } from "./lazy/redis-storage.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -58,7 +61,7 @@ export interface CreateAuthOptions {
 
 export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
   const secure = config.baseURL.startsWith("https:");
-  const redis = config.redisUrl ? redisSecondaryStorage(config.redisUrl) : undefined;
+  const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
   const google = config.google;
   return {
     appName: config.passkey.rpName,
@@ -66,7 +69,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
     basePath: "/api/auth",
     secrets: config.secrets,
     database: pool,
-    secondaryStorage: redis?.storage,
+    secondaryStorage: redis,
     trustedOrigins: [...new Set([config.baseURL, ...config.trustedOrigins])],
     telemetry: { enabled: false },
     session: {

@@ -31,3 +31,24 @@ export async function handler(event: LambdaEvent | { authplane: "migrate" }, con
   http ??= configOnce().then((c) => handle(createApp(c)));
   return (await http)(event as LambdaEvent, context);
 }
+
+/**
+ * Benchmark hook (`npm run bench:auth-cold`): build the app from a fixed local config without
+ * touching a database, to time everything a cold start does before its first query.
+ */
+export async function __benchInit(): Promise<void> {
+  if (!process.env.AUTHPLANE_BENCH_INIT) return;
+  const { configFromEnv } = await import("./config.js");
+  createApp(
+    configFromEnv({
+      DATABASE_URL: "postgres://bench@127.0.0.1:1/bench",
+      BETTER_AUTH_URL: "https://auth.example.org",
+      BETTER_AUTH_SECRET: "bench-secret-0123456789abcdef0123456789abcdef",
+      TRUSTED_ORIGINS: "https://app.example.org",
+      PASSKEY_RP_ID: "example.org",
+      ALLOWED_RP_IDS: "example.org",
+      JWT_AUDIENCE: "bench",
+      VALIDATE_SCHEMA: "false",
+    }),
+  );
+}
