@@ -42,9 +42,11 @@ validate: synth .tmp/terraformrc ## terraform init -backend=false && validate ev
 	npx tsx scripts/validate-stacks.ts
 
 .PHONY: diff
-diff: node_modules .tmp/terraformrc ## cdktf diff for ENV=x (needs AWS credentials for that account)
+diff: node_modules .tmp/terraformrc ## cdktf diff (plan) of every ENV=x stack (needs AWS credentials for that account)
 	@test -n "$(ENV)" || { echo "usage: make diff ENV=<name>  (a file in environments/)"; exit 2; }
-	npx cdktf diff '$(ENV)-*'
+	npx cdktf synth
+	@# cdktf diff takes one stack at a time.
+	for component in bootstrap network database auth authorizer; do npx cdktf diff --skip-synth "$(ENV)-$$component" || exit 1; done
 
 .PHONY: deploy
 deploy: node_modules .tmp/terraformrc ## deploy ENV=x: bootstrap, network, database, auth, authorizer in order

@@ -164,13 +164,30 @@ function fieldsOf(path: readonly PathKey[]): string[] {
   return shape ? Object.keys(shape) : [];
 }
 
+/** The allowed key a typo most likely meant: at most two edits away (Levenshtein; too small for a dependency). */
+function closest(key: string, allowed: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row;
+    }
+    return prev[b.length]!;
+  };
+  const ranked = allowed.map((k) => ({ k, d: distance(key.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d);
+  return ranked[0] && ranked[0].d <= 2 ? ranked[0].k : undefined;
+}
+
 /** One line per issue: `<file>: <field path>: <what was wrong>, got <value> (example: <right value>)`. */
 function formatIssue(file: string, data: unknown, issue: z.core.$ZodIssue): string[] {
   if (issue.code === "unrecognized_keys") {
     const allowed = fieldsOf(issue.path);
     return issue.keys.map((key) => {
       const at = formatPath([...issue.path, key]);
-      return `${file}: ${at}: unknown field${allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`;
+      const guess = closest(key, allowed);
+      const hint = guess ? ` (did you mean ${JSON.stringify(guess)}?)` : "";
+      return `${file}: ${at}: unknown field${hint}${allowed.length ? `; allowed: ${allowed.join(", ")}` : ""}`;
     });
   }
   const at = formatPath(issue.path) || "(file)";

@@ -38,9 +38,9 @@ describe("environment files", () => {
     expect(loadError("wrong-type")).toBe(`${file("wrong-type")}: accountId: expected string, got number 123456789012 (example: "123456789012")`);
   });
 
-  it("an unknown field (a typo) is an error listing the allowed fields", () => {
+  it("an unknown field (a typo) is an error suggesting the right one and listing the allowed fields", () => {
     const message = loadError("unknown-field");
-    expect(message).toMatch(new RegExp(`^${file("unknown-field")}: regoin: unknown field \\(allowed: name, accountId, region,`));
+    expect(message).toMatch(new RegExp(`^${file("unknown-field")}: regoin: unknown field \\(did you mean "region"\\?\\); allowed: name, accountId, region,`));
     expect(message).toContain("logRetentionDays");
   });
 
