@@ -1,40 +1,43 @@
 /**
  * Strict parsing of a compact JWS (header.payload.signature). Hand-written instead of jose's
  * `decodeProtectedHeader`/`decodeJwt` because the fast path needs the raw pieces (signing input and
- * signature bytes) for node:crypto, and because Buffer's base64url decoder is lenient: every segment
- * must be the canonical base64url spelling of its bytes.
+ * signature bytes) for node:crypto, and because Buffer's base64url decoder is lenient (it skips
+ * characters outside the alphabet, takes "+" and "/", ignores non-zero unused bits).
+ *
+ * Where strictness is enforced, and why there: the signature covers the exact characters of
+ * `header.payload` (UTF-8 encoded, so no non-ASCII character can pass for an ASCII one), hence any
+ * other spelling of those two segments fails the signature check; they are decoded leniently and
+ * re-checked only on the way to a deny, to name the right reason. The signature segment is not
+ * covered by itself, so it must be canonical up front, or "+"/"-" twins of a valid token would pass.
  */
 import { DENY, Denied } from "./deny-codes.js";
 
 export interface ParsedJws {
   /** The encoded header, as it appears in the token. */
   headerPart: string;
+  payloadPart: string;
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
-  /** ASCII bytes of `header.payload`, what the signature covers. */
+  /** Bytes of `header.payload`, what the signature covers. */
   signingInput: Buffer;
   signature: Buffer;
 }
 
-function decodeSegment(segment: string): Buffer {
-  const bytes = Buffer.from(segment, "base64url");
-  // Buffer's decoder skips characters outside the alphabet, takes "+" and "/" as well, and ignores
-  // non-zero unused bits at the end. Re-encoding and comparing accepts exactly the canonical
-  // base64url string (so no second spelling of the same signature is a "new" token), and costs
-  // less than a regular expression over the segment.
-  if (bytes.toString("base64url") !== segment) throw new Denied(DENY.base64url);
-  return bytes;
+/** True when `segment` is the one canonical base64url spelling of its bytes. */
+export function isCanonicalBase64url(segment: string): boolean {
+  return Buffer.from(segment, "base64url").toString("base64url") === segment;
 }
 
 function jsonObject(segment: string, field: string): Record<string, unknown> {
-  const bytes = decodeSegment(segment);
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8"));
+    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
   } catch {
-    throw new Denied(DENY.json, field);
+    value = undefined;
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Denied(DENY.json, field);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Denied(isCanonicalBase64url(segment) ? DENY.json : DENY.base64url, field);
+  }
   return value as Record<string, unknown>;
 }
 
@@ -57,6 +60,14 @@ export function parseCompactJws(
   const signaturePart = token.slice(second + 1);
   const header = knownHeaders?.get(headerPart) ?? jsonObject(headerPart, "header");
   const payload = jsonObject(payloadPart, "payload");
-  const signature = decodeSegment(signaturePart);
-  return { headerPart, header, payload, signingInput: Buffer.from(token.slice(0, second), "latin1"), signature };
+  const signature = Buffer.from(signaturePart, "base64url");
+  if (signature.toString("base64url") !== signaturePart) throw new Denied(DENY.base64url, "signature");
+  return { headerPart, payloadPart, header, payload, signingInput: Buffer.from(token.slice(0, second), "utf8"), signature };
+}
+
+/** The reason a signature check failed: a mis-encoded header or payload, or the signature itself. */
+export function signatureFailure(jws: ParsedJws): Denied {
+  if (!isCanonicalBase64url(jws.headerPart)) return new Denied(DENY.base64url, "header");
+  if (!isCanonicalBase64url(jws.payloadPart)) return new Denied(DENY.base64url, "payload");
+  return new Denied(DENY.signature);
 }

@@ -7,7 +7,7 @@
 import type { JwsAlgorithm, VerificationKey } from "./algorithms.js";
 import { checkClaims, type ClaimsPolicy, type VerifiedClaims } from "./claims-check.js";
 import { DENY, Denied } from "./deny-codes.js";
-import { parseCompactJws, type ParsedJws } from "./jws.js";
+import { parseCompactJws, signatureFailure, type ParsedJws } from "./jws.js";
 
 /** Where keys come from: a synchronous look-up first, an async one (may fetch) on a miss. */
 export interface KeySource {
@@ -72,7 +72,7 @@ export class TokenVerifier {
     } catch {
       valid = false;
     }
-    if (!valid) throw new Denied(DENY.signature);
+    if (!valid) throw signatureFailure(jws);
     // Only headers the issuer really signed are remembered, so junk cannot crowd them out.
     if (this.knownHeaders.size < KNOWN_HEADERS && !this.knownHeaders.has(jws.headerPart)) {
       this.knownHeaders.set(jws.headerPart, Object.freeze(jws.header));

@@ -39,7 +39,7 @@ describe("the Lambda entry", () => {
     expect(await handler(httpEvent(`Bearer ${token}`))).toMatchObject({ isAuthorized: true, context: { sub: "user_123" } });
     expect(await handler(restTokenEvent(`Bearer ${token}x`))).toMatchObject({ policyDocument: { Statement: [{ Effect: "Deny" }] } });
     expect(lines.map((l) => JSON.parse(l))).toEqual([
-      { level: "warn", msg: "authorizer.deny", reason: DENY.base64url, kind: "rest-token" },
+      { level: "warn", msg: "authorizer.deny", reason: DENY.base64url, field: "signature", kind: "rest-token" },
     ]);
   });
 
