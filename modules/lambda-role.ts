@@ -1,0 +1,52 @@
+/**
+ * The execution role and log group every authplane function gets: logs only to its own group,
+ * plus whatever statements the caller adds. Nothing with Resource "*" except the ENI actions a
+ * VPC function needs (EC2 does not support resource-level permissions for them).
+ */
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role/index.js";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js";
+import { Construct } from "constructs";
+
+export interface LambdaRoleProps {
+  functionName: string;
+  logRetentionDays: number;
+  /** The function runs in a VPC (needs to manage its network interfaces). */
+  vpc: boolean;
+  /** Further least-privilege statements. @default [] */
+  statements?: DataAwsIamPolicyDocumentStatement[];
+}
+
+export const VPC_ENI_ACTIONS = [
+  "ec2:CreateNetworkInterface",
+  "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribeSubnets",
+  "ec2:DeleteNetworkInterface",
+  "ec2:AssignPrivateIpAddresses",
+  "ec2:UnassignPrivateIpAddresses",
+  "ec2:AssignIpv6Addresses",
+  "ec2:UnassignIpv6Addresses",
+];
+
+export class LambdaRole extends Construct {
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly policy: IamRolePolicy;
+
+  constructor(scope: Construct, id: string, props: LambdaRoleProps) {
+    super(scope, id);
+    this.logGroup = new CloudwatchLogGroup(this, "logs", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays });
+    const assume = new DataAwsIamPolicyDocument(this, "assume", {
+      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
+    });
+    this.role = new IamRole(this, "role", { name: props.functionName, assumeRolePolicy: assume.json });
+    const statements: DataAwsIamPolicyDocumentStatement[] = [
+      { sid: "OwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${this.logGroup.arn}:*`] },
+      ...(props.vpc ? [{ sid: "VpcNetworkInterfaces", actions: VPC_ENI_ACTIONS, resources: ["*"] }] : []),
+      ...(props.statements ?? []),
+    ];
+    const policy = new DataAwsIamPolicyDocument(this, "policy-doc", { statement: statements });
+    this.policy = new IamRolePolicy(this, "policy", { name: props.functionName, role: this.role.id, policy: policy.json });
+  }
+}
