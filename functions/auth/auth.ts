@@ -35,16 +35,24 @@ export function createPool(config: AuthConfig): pg.Pool {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
   };
-  if ("connectionString" in db) return new pg.Pool({ connectionString: db.connectionString, ...common });
-  return new pg.Pool({
-    host: db.host,
-    port: db.port,
-    database: db.database,
-    user: db.user,
-    password: db.password,
-    ssl: db.ssl ? { rejectUnauthorized: false } : false,
-    ...common,
-  });
+  const pool =
+    "connectionString" in db
+      ? new pg.Pool({ connectionString: db.connectionString, ...common })
+      : new pg.Pool({
+          host: db.host,
+          port: db.port,
+          database: db.database,
+          user: db.user,
+          password: db.password,
+          // Verified TLS: Lambda's Node.js runtimes trust the Amazon RDS CAs
+          // (NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem).
+          ssl: db.ssl ? { rejectUnauthorized: true } : false,
+          ...common,
+        });
+  // An idle connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart)
+  // must not crash the process; the pool replaces it on the next query.
+  pool.on("error", (err) => console.error(JSON.stringify({ level: "warn", msg: "idle database connection lost", error: err.message })));
+  return pool;
 }
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
@@ -60,7 +68,9 @@ export interface CreateAuthOptions {
 }
 
 export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
-  const secure = config.baseURL.startsWith("https:");
+  // Secure cookies whenever the browser-facing origins are https, even if the service itself is
+  // reached over plain http behind the apps' proxies (as in `make dev`).
+  const secure = config.baseURL.startsWith("https:") || config.trustedOrigins.every((o) => o.startsWith("https:"));
   const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
   const google = config.google;
   return {

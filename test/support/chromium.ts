@@ -1,0 +1,39 @@
+/**
+ * Real headless Chromium (Debian's `chromium`, driven by playwright-core) for passkey flows,
+ * with a CDP virtual authenticator standing in for the platform authenticator.
+ */
+import { existsSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"].filter(Boolean) as string[];
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      "Chromium not found. Install Debian's package (as root: apt-get install -y chromium; `make test` does this itself when root) or set CHROMIUM_PATH.",
+    );
+  }
+  return found;
+}
+
+/** Resolve `*.<domain>` to loopback and trust exactly one certificate, by its public key pin. */
+export function launchChromium({ domain, spkiSha256 }: { domain: string; spkiSha256: string }): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    args: [
+      `--host-resolver-rules=MAP *.${domain} 127.0.0.1`,
+      `--ignore-certificate-errors-spki-list=${spkiSha256}`,
+      ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
+    ],
+  });
+}
+
+/** A resident-key, user-verifying platform authenticator on this page (it survives navigation). */
+export async function addVirtualAuthenticator(page: Page): Promise<string> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return authenticatorId;
+}
