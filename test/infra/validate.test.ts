@@ -17,11 +17,11 @@ beforeAll(() => {
 });
 
 describe("terraform validate", () => {
-  it("every stack of an environment passes terraform init -backend=false && terraform validate", async () => {
-    // prod: the environment with every optional part (custom domain, assumed role).
-    const { outdir } = synthesizeAll(loadEnvironments("environments", "prod"));
+  it("every synthesized stack of every environment passes terraform init -backend=false && terraform validate", async () => {
+    const envs = loadEnvironments("environments", undefined);
+    const { outdir } = synthesizeAll(envs);
     const dirs = stackDirs(outdir);
-    expect(dirs.map((d) => d.split("/").at(-1))).toEqual(COMPONENTS.map((c) => `prod-${c}`).sort());
+    expect(dirs.map((d) => d.split("/").at(-1))).toEqual(envs.flatMap((e) => COMPONENTS.map((c) => `${e.name}-${c}`)).sort());
     const results = await validateStacks(dirs, { concurrency: 2, cliConfigFile, pluginCacheDir: join(resolve(".tmp"), "plugin-cache") });
     for (const r of results) expect(r.ok, `${r.stack}:\n${r.output}`).toBe(true);
   }, 240_000);
