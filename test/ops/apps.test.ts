@@ -1,0 +1,124 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, cpSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { decodeJwt } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runApps } from "../../ops/apps.js";
+import { APP_ONE, Browser, startService, testEnv, type Service } from "../functions/auth/harness.js";
+
+const run = promisify(execFile);
+
+describe("apps as data", () => {
+  let service: Service;
+  let url: string;
+  const apps = (...args: string[]) => runApps(args, { DATABASE_URL: url });
+  const count = async (sql: string, params: unknown[] = []) => (await service.pool.query(sql, params)).rows[0].n as number;
+
+  beforeAll(async () => {
+    const env = await testEnv("ops_apps");
+    url = env.DATABASE_URL!;
+    service = await startService(env);
+  });
+  afterAll(() => service.close());
+
+  it("apply creates the apps and their roles, and a second apply changes nothing", async () => {
+    const first = await apps("apply");
+    expect(first).toEqual(expect.arrayContaining(["created app hiring", "added role hiring/recruiter", "added role timetracking/super-admin"]));
+    expect(await apps("apply")).toEqual(["no changes: the database already matches the app files"]);
+  });
+
+  it("apply --dry-run reports a change and writes nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apps-"));
+    cpSync("apps", dir, { recursive: true });
+    const hiring = JSON.parse(readFileSync(join(dir, "hiring.json"), "utf8"));
+    hiring.roles.recruiter.permissions.job = ["read", "publish"];
+    writeFileSync(join(dir, "hiring.json"), JSON.stringify(hiring));
+    expect(await apps("apply", "--dir", dir, "--dry-run")).toEqual(["would: updated role hiring/recruiter"]);
+    expect(await apps("apply")).toEqual(["no changes: the database already matches the app files"]);
+  });
+
+  it("a role naming an unknown permission is refused with the file and path, and nothing is written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apps-"));
+    cpSync("apps", dir, { recursive: true });
+    writeFileSync(
+      join(dir, "payroll.json"),
+      JSON.stringify({ slug: "payroll", name: "Payroll", resources: { payslip: ["read"] }, roles: { clerk: { name: "Clerk", permissions: { payslip: ["read", "approve"] } } } }),
+    );
+    await expect(apps("apply", "--dir", dir)).rejects.toThrow(/payroll\.json:\n {2}roles\.clerk\.permissions\.payslip: unknown action "approve"; payslip allows: read/);
+    expect(await count(`SELECT count(*)::int AS n FROM "organization" WHERE slug = 'payroll'`)).toBe(0);
+  });
+
+  it("grant and app switch put that app's role and permissions in the JWT; revoke takes them away", async () => {
+    const browser = new Browser(service, APP_ONE);
+    await browser.signUp("Recruiter@Example.org");
+    expect(await apps("grant", "--app", "hiring", "--email", "recruiter@example.org", "--role", "recruiter")).toEqual(["granted recruiter in hiring to recruiter@example.org"]);
+    expect(await apps("grant", "--app", "timetracking", "--email", "recruiter@example.org", "--role", "manager")).toHaveLength(1);
+    expect(await apps("members", "--app", "hiring")).toEqual(["recruiter@example.org\trecruiter\tRecruiter"]);
+
+    const orgId = async (slug: string) => (await service.pool.query(`SELECT id FROM "organization" WHERE slug = $1`, [slug])).rows[0].id as string;
+    const tokenIn = async (slug: string) => {
+      await browser.json("/api/auth/organization/set-active", { body: { organizationId: await orgId(slug) } });
+      return decodeJwt((await browser.json<{ token: string }>("/api/auth/token")).token);
+    };
+    expect(await tokenIn("hiring")).toMatchObject({ org_slug: "hiring", role: "recruiter", permissions: { candidate: ["create", "read", "update"], job: ["read"] } });
+    expect(await tokenIn("timetracking")).toMatchObject({ org_slug: "timetracking", role: "manager", permissions: { timesheet: ["approve", "read", "write"] } });
+
+    expect(await apps("revoke", "--app", "hiring", "--email", "recruiter@example.org")).toEqual(["removed recruiter@example.org from hiring"]);
+    const refused = await browser.fetch("/api/auth/organization/set-active", { body: { organizationId: await orgId("hiring") } });
+    expect(refused.status).toBe(403);
+  });
+
+  it("unknown app, role and email are clear errors that change nothing", async () => {
+    await expect(apps("grant", "--app", "payroll", "--email", "recruiter@example.org", "--role", "clerk")).rejects.toThrow(/unknown app "payroll"; known apps: hiring, timetracking/);
+    await expect(apps("grant", "--app", "hiring", "--email", "recruiter@example.org", "--role", "ceo")).rejects.toThrow(/unknown role "ceo" in hiring; roles: hiring-admin, recruiter/);
+    await expect(apps("grant", "--app", "hiring", "--email", "nobody@example.org", "--role", "recruiter")).rejects.toThrow(/unknown email "nobody@example.org"/);
+    await expect(apps("grant", "--app", "hiring", "--email", "x@example.org")).rejects.toThrow(/grant needs --role/);
+  });
+
+  it("a role still held by members cannot be dropped from the files", async () => {
+    await apps("grant", "--app", "hiring", "--email", "recruiter@example.org", "--role", "recruiter");
+    const dir = mkdtempSync(join(tmpdir(), "apps-"));
+    cpSync("apps", dir, { recursive: true });
+    const hiring = JSON.parse(readFileSync(join(dir, "hiring.json"), "utf8"));
+    delete hiring.roles.recruiter;
+    writeFileSync(join(dir, "hiring.json"), JSON.stringify(hiring));
+    await expect(apps("apply", "--dir", dir)).rejects.toThrow(/role "recruiter" is no longer declared but 1 member\(s\) hold it/);
+    expect(await count(`SELECT count(*)::int AS n FROM "organizationRole" WHERE role = 'recruiter'`)).toBe(1);
+  });
+
+  it("offboard removes the person from every app, ends every session and (asked) deletes passkeys", async () => {
+    const browser = new Browser(service, APP_ONE);
+    const { user } = await browser.signUp("leaver@example.org");
+    await apps("grant", "--app", "hiring", "--email", "leaver@example.org", "--role", "hiring-admin");
+    await apps("grant", "--app", "timetracking", "--email", "leaver@example.org", "--role", "user");
+    await service.pool.query(`INSERT INTO "passkey" (id, "userId", "publicKey", "credentialID", counter, "deviceType", "backedUp", "createdAt") VALUES ('pk1', $1, 'k', 'c', 0, 'singleDevice', false, now())`, [user.id]);
+    expect((await browser.fetch("/api/auth/token")).status).toBe(200);
+
+    const dry = await apps("offboard", "--email", "leaver@example.org", "--dry-run");
+    expect(dry[0]).toBe("would remove leaver@example.org from hiring, timetracking");
+    expect(await count(`SELECT count(*)::int AS n FROM "session" WHERE "userId" = $1`, [user.id])).toBe(1);
+
+    const out = await apps("offboard", "--email", "LEAVER@example.org", "--delete-passkeys");
+    expect(out).toEqual([
+      "removed leaver@example.org from hiring, timetracking",
+      "ended 1 session(s): no new token can be minted",
+      "removed 1 passkey(s)",
+      "tokens already issued stay valid until they expire (at most 15 minutes)",
+    ]);
+    expect((await browser.fetch("/api/auth/token")).status).toBe(401);
+    expect(await count(`SELECT count(*)::int AS n FROM "member" WHERE "userId" = $1`, [user.id])).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM "passkey" WHERE "userId" = $1`, [user.id])).toBe(0);
+  });
+
+  it("the CLI prints help and runs a command end to end", async () => {
+    const help = await run("npx", ["tsx", "ops/apps.ts", "--help"]);
+    expect(help.stdout).toContain("offboard   --email <email>");
+    const listed = await run("npx", ["tsx", "ops/apps.ts", "members", "--app", "timetracking"], { env: { ...process.env, DATABASE_URL: url } });
+    expect(listed.stdout).toContain("recruiter@example.org\tmanager");
+    const failed = await run("npx", ["tsx", "ops/apps.ts", "members", "--app", "nope"], { env: { ...process.env, DATABASE_URL: url } }).catch((e) => e);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('unknown app "nope"');
+  }, 60_000);
+});
