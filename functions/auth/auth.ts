@@ -153,7 +153,9 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         disableSettingJwtHeader: true,
       }),
       bearer({ requireSignature: true }),
-      ...(config.nativeAppCallbacks.length ? [nativeApp({ callbacks: config.nativeAppCallbacks })] : []),
+      // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
+      // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
+      nativeApp({ callbacks: config.nativeAppCallbacks }),
     ],
   } satisfies BetterAuthOptions;
 }

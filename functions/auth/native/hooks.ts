@@ -21,6 +21,7 @@ export const bearerSignInResponse = {
     const created = ctx.context.newSession;
     if (!created) return;
     const bearer = await bearerTokenResponse(created.session, ctx.context.secret);
-    return ctx.json({ ...bearer, user: created.user }, { headers: { "cache-control": "no-store" } });
+    ctx.setHeader("cache-control", "no-store");
+    return ctx.json({ ...bearer, user: created.user });
   }),
 };

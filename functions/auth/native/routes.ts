@@ -203,9 +203,9 @@ export const nativeExchange = () =>
         where: [{ field: "id", value: row.id }],
         update: { sessionToken: session.token },
       });
-      return ctx.json(await bearerTokenResponse(session, ctx.context.secret), {
-        headers: { "cache-control": "no-store" },
-      });
+      // A token in a response body must never be cached (RFC 6749 §5.1).
+      ctx.setHeader("cache-control", "no-store");
+      return ctx.json(await bearerTokenResponse(session, ctx.context.secret));
     },
   );
 
