@@ -3,6 +3,7 @@
  * that API Gateway may invoke, published in SSM so other stacks and plain Terraform projects
  * find it without knowing this one.
  */
+import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer/index.js";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity/index.js";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission/index.js";
@@ -83,5 +84,24 @@ export class JwtAuthorizer extends Construct {
     this.functionName = fn.functionName;
     this.arnParameterName = arn.name;
     this.invokeArnParameterName = invokeArn.name;
+  }
+
+  /**
+   * Put this authorizer in front of an HTTP API (payload 2.0, simple responses). API Gateway
+   * caches each decision per Authorization header for `resultTtlSeconds`, so a busy client pays
+   * for one Lambda call per token per TTL. Routes then use `authorizationType: "CUSTOM"` with
+   * the returned authorizer's id.
+   */
+  attachToHttpApi(scope: Construct, id: string, { apiId, name = "authplane" }: { apiId: string; name?: string }): Apigatewayv2Authorizer {
+    return new Apigatewayv2Authorizer(scope, id, {
+      apiId,
+      name,
+      authorizerType: "REQUEST",
+      authorizerUri: this.invokeArn,
+      authorizerPayloadFormatVersion: "2.0",
+      enableSimpleResponses: true,
+      identitySources: [this.identitySource],
+      authorizerResultTtlInSeconds: this.resultTtlSeconds,
+    });
   }
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AuroraServerless, AuthService, LambdaBundle, Network } from "../../modules/index.js";
+import { AuroraServerless, AuthService, JwtAuthorizer, LambdaBundle, Network } from "../../modules/index.js";
 
 function synth(build: (stack: TerraformStack) => void): Record<string, any> {
   const app = Testing.app();
@@ -91,5 +91,35 @@ describe("LambdaBundle", () => {
   it("names the missing build instead of zipping an empty directory", () => {
     const empty = mkdtempSync(join(tmpdir(), "authplane-empty-"));
     expect(() => synth((s) => new LambdaBundle(s, "b", { path: empty }))).toThrow(/no index\.mjs; build it first/);
+  });
+});
+
+describe("JwtAuthorizer", () => {
+  const bundleDir = mkdtempSync(join(tmpdir(), "authplane-authz-"));
+  writeFileSync(join(bundleDir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
+
+  it("publishes its ARNs in SSM, lets only this account's APIs invoke it, and attaches with a cached decision", () => {
+    const json = synth((s) => {
+      const authz = new JwtAuthorizer(s, "authz", {
+        name: "t-authz",
+        bundle: new LambdaBundle(s, "bundle", { path: bundleDir }),
+        jwksUrl: "https://auth.example.org/api/auth/jwks",
+        issuer: "https://auth.example.org",
+        audience: "apps",
+        ssmPrefix: "/authplane/t/authorizer",
+      });
+      authz.attachToHttpApi(s, "attach", { apiId: "api-1" });
+    });
+    expect(all(json, "aws_ssm_parameter").map((p) => p.name).sort()).toEqual(["/authplane/t/authorizer/arn", "/authplane/t/authorizer/invoke-arn"]);
+    const [permission] = all(json, "aws_lambda_permission");
+    expect(permission).toMatchObject({ principal: "apigateway.amazonaws.com", source_account: expect.stringContaining("data.aws_caller_identity") });
+    expect(all(json, "aws_lambda_function")[0].environment.variables).toEqual({ JWKS_URL: "https://auth.example.org/api/auth/jwks", JWT_ISSUER: "https://auth.example.org", JWT_AUDIENCE: "apps" });
+    expect(all(json, "aws_apigatewayv2_authorizer")[0]).toMatchObject({
+      authorizer_type: "REQUEST",
+      authorizer_payload_format_version: "2.0",
+      enable_simple_responses: true,
+      identity_sources: ["$request.header.Authorization"],
+      authorizer_result_ttl_in_seconds: 300,
+    });
   });
 });
