@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
 import pg from "pg";
+import { createAuth, createPool } from "../functions/auth/auth.js";
 import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
 import { startServer } from "../functions/auth/server.js";
@@ -98,7 +99,9 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   await seedApps(pool, Object.keys(apps));
 
-  const auth = await startServer(config, { port: authPort });
+  // The platform owns the service's pool so Ctrl-C can close it before PostgreSQL stops.
+  const authPool = createPool(config);
+  const auth = await startServer(config, { port: authPort, auth: createAuth(config, { pool: authPool }) });
   const servers: Server[] = [];
   for (const [slug, port] of Object.entries(apps)) {
     const app = demoApp({ slug, authServiceUrl: auth.url, rpId: domain, pool });
@@ -118,6 +121,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         await new Promise((r) => s.close(r));
       }
       await auth.close();
+      await authPool.end();
       await pool.end();
       await db.stop();
     },
