@@ -1,3 +1,5 @@
+import { proxy } from "hono/proxy";
+
 /**
  * The proxy pattern: a frontend mounts this at `/api/auth/*` so the browser only ever talks to
  * the app's own origin. Cookies the auth service sets are then first-party for the app (no
@@ -18,36 +20,30 @@ export interface AuthProxyOptions {
   fetch?: typeof fetch;
 }
 
-/** Connection-scoped headers (RFC 9110 §7.6.1) never cross a proxy; host is re-derived. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host"];
-
 export type FetchHandler = (req: Request) => Promise<Response>;
 
-export function createAuthProxy({ authServiceUrl, clientIp, fetch: doFetch = fetch }: AuthProxyOptions): FetchHandler {
+/**
+ * Hono's proxy helper does the hop-by-hop and content-encoding bookkeeping; this adds what the
+ * auth service needs to know which app it serves, and keeps redirects for the browser.
+ */
+export function createAuthProxy({ authServiceUrl, clientIp, fetch: customFetch = fetch }: AuthProxyOptions): FetchHandler {
   const upstream = new URL(authServiceUrl);
   return async (req) => {
     const incoming = new URL(req.url);
-    const target = new URL(incoming.pathname + incoming.search, upstream);
-    const headers = new Headers(req.headers);
-    for (const h of HOP_BY_HOP) headers.delete(h);
-    headers.set("x-forwarded-host", req.headers.get("host") ?? incoming.host);
-    headers.set("x-forwarded-proto", incoming.protocol.slice(0, -1));
     const ip = clientIp?.(req);
-    if (ip) headers.set("x-forwarded-for", [req.headers.get("x-forwarded-for"), ip].filter(Boolean).join(", "));
-
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const res = await doFetch(target, {
-      method: req.method,
-      headers,
-      body: hasBody ? await req.arrayBuffer() : undefined,
+    const forwardedFor = [req.headers.get("x-forwarded-for"), ip].filter(Boolean).join(", ");
+    return proxy(new URL(incoming.pathname + incoming.search, upstream), {
+      raw: req,
+      headers: {
+        ...Object.fromEntries(req.headers),
+        host: undefined,
+        "x-forwarded-host": req.headers.get("host") ?? incoming.host,
+        "x-forwarded-proto": incoming.protocol.slice(0, -1),
+        "x-forwarded-for": forwardedFor || undefined,
+      },
       // OAuth answers with redirects meant for the browser, not for us.
       redirect: "manual",
+      customFetch,
     });
-    const out = new Headers(res.headers);
-    for (const h of HOP_BY_HOP) out.delete(h);
-    // fetch already decoded the body; the browser must not decode it again.
-    out.delete("content-encoding");
-    out.delete("content-length");
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
   };
 }
