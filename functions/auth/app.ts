@@ -8,6 +8,7 @@ import { createAuth, createPool, type Auth } from "./auth.js";
 import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
+import { withClientIp } from "./client-ip.js";
 import { effectiveHost } from "./request-origin.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
@@ -68,7 +69,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     }
     await next();
   });
-  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(c.req.raw));
+  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(withClientIp(c.req.raw, config)));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {

@@ -12,6 +12,7 @@ import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/organization/access";
 import pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
+import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
@@ -116,7 +117,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       database: { validateSchema: config.validateSchema },
       defaultCookieAttributes: { httpOnly: true, secure, sameSite: "lax" },
       crossSubDomainCookies: config.cookieDomain ? { enabled: true, domain: config.cookieDomain } : undefined,
-      ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
+      // One header, written by app.ts from the forwarded chain (see client-ip.ts).
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
     plugins: [
       ...(google?.discoveryUrl ? [googleOidcOverride({ discoveryUrl: google.discoveryUrl, clientId: google.clientId, clientSecret: google.clientSecret })] : []),

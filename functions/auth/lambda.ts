@@ -7,6 +7,7 @@
  */
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { createApp } from "./app.js";
+import { SOURCE_IP_HEADER } from "./client-ip.js";
 import { loadConfig, type AuthConfig } from "./config.js";
 
 type HttpHandler = ReturnType<typeof handle>;
@@ -22,6 +23,15 @@ function configOnce(): Promise<AuthConfig> {
   return config;
 }
 
+/** API Gateway's own view of the peer address travels as a header only the adapter may set. */
+function withEventSourceIp<E extends LambdaEvent>(event: E): E {
+  const ctx = (event as { requestContext?: { http?: { sourceIp?: string }; identity?: { sourceIp?: string } } }).requestContext;
+  const sourceIp = ctx?.http?.sourceIp ?? ctx?.identity?.sourceIp;
+  const headers = Object.fromEntries(Object.entries(event.headers ?? {}).filter(([k]) => k.toLowerCase() !== SOURCE_IP_HEADER));
+  if (sourceIp) headers[SOURCE_IP_HEADER] = sourceIp;
+  return { ...event, headers };
+}
+
 export async function handler(event: LambdaEvent | { authplane: "migrate" }, context?: LambdaContext) {
   if ("authplane" in event && event.authplane === "migrate") {
     const { migrate } = await import("./migrate.js");
@@ -29,7 +39,7 @@ export async function handler(event: LambdaEvent | { authplane: "migrate" }, con
     return { created, altered };
   }
   http ??= configOnce().then((c) => handle(createApp(c)));
-  return (await http)(event as LambdaEvent, context);
+  return (await http)(withEventSourceIp(event as LambdaEvent), context);
 }
 
 /**

@@ -7,6 +7,7 @@
 import { serve, type ServerType } from "@hono/node-server";
 import { pathToFileURL } from "node:url";
 import { createApp, type CreateAppOptions } from "./app.js";
+import { withSourceIp } from "./client-ip.js";
 import { loadConfig, type AuthConfig } from "./config.js";
 import { disconnectRedisClients } from "./secondary-storage.js";
 
@@ -18,7 +19,9 @@ export interface RunningServer {
 export function startServer(config: AuthConfig, { port = 4000, hostname = "127.0.0.1", ...options }: { port?: number; hostname?: string } & CreateAppOptions = {}): Promise<RunningServer> {
   const app = createApp(config, options);
   return new Promise((resolve) => {
-    const server: ServerType = serve({ fetch: app.fetch, port, hostname }, (info) => {
+    const fetch = (req: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
+      app.fetch(withSourceIp(req, env.incoming?.socket?.remoteAddress), env);
+    const server: ServerType = serve({ fetch, port, hostname }, (info) => {
       resolve({
         url: `http://${hostname}:${info.port}`,
         close: () =>
