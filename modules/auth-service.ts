@@ -103,7 +103,14 @@ export class AuthService extends Construct {
       sourceCodeHash: props.bundle.hash,
       memorySize: memoryMb,
       timeout: timeoutSeconds,
-      environment: { variables: props.environment },
+      environment: {
+        variables: {
+          // Private subnets reach AWS APIs over IPv6 (egress-only gateway, no NAT): the SDK must
+          // use the dual-stack endpoints, which also answer over IPv4.
+          AWS_USE_DUALSTACK_ENDPOINT: "true",
+          ...props.environment,
+        },
+      },
       vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: [https.id, ...props.securityGroupIds], ipv6AllowedForDualStack: true },
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },
       dependsOn: [role.policy, role.logGroup],
