@@ -108,6 +108,9 @@ export class AuthService extends Construct {
           // Private subnets reach AWS APIs over IPv6 (egress-only gateway, no NAT): the SDK must
           // use the dual-stack endpoints, which also answer over IPv4.
           AWS_USE_DUALSTACK_ENDPOINT: "true",
+          // Node.js 18+ Lambda runtimes ship the Amazon RDS CAs but load them only on request;
+          // the database connection verifies Aurora's certificate against them.
+          NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
           ...props.environment,
         },
       },

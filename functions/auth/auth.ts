@@ -45,8 +45,8 @@ export function createPool(config: AuthConfig): pg.Pool {
           database: db.database,
           user: db.user,
           password: db.password,
-          // Verified TLS: Lambda's Node.js runtimes trust the Amazon RDS CAs
-          // (NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem).
+          // Verified TLS: the AuthService construct points NODE_EXTRA_CA_CERTS at the Amazon RDS
+          // CAs Lambda's Node.js runtime ships (/var/runtime/ca-cert.pem).
           ssl: db.ssl ? { rejectUnauthorized: true } : false,
           ...common,
         });

@@ -81,6 +81,7 @@ describe("AuthService", () => {
     expect(fn.vpc_config).toMatchObject({ ipv6_allowed_for_dual_stack: true, subnet_ids: ["a", "b"] });
     // No NAT: AWS APIs must be reached on their dual-stack (IPv6) endpoints.
     expect(fn.environment.variables.AWS_USE_DUALSTACK_ENDPOINT).toBe("true");
+    expect(fn.environment.variables.NODE_EXTRA_CA_CERTS).toBe("/var/runtime/ca-cert.pem");
     const [stage] = all(json, "aws_apigatewayv2_stage");
     expect(stage).toMatchObject({ name: "$default", auto_deploy: true });
     expect(stage.default_route_settings).toMatchObject({ throttling_burst_limit: 100, throttling_rate_limit: 50 });
