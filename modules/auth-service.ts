@@ -45,7 +45,11 @@ export interface AuthServiceProps {
   secretArns: string[];
   /** @default 1024 (more memory = more CPU = faster cold starts and RSA signing) */
   memoryMb?: number;
-  /** @default 10 */
+  /**
+   * Long enough for a paused Aurora to resume (~15 s) on the first request, within API
+   * Gateway's 30 s integration limit.
+   * @default 29
+   */
   timeoutSeconds?: number;
   /** @default 30 */
   logRetentionDays?: number;
@@ -77,7 +81,7 @@ export class AuthService extends Construct {
 
   constructor(scope: Construct, id: string, props: AuthServiceProps) {
     super(scope, id);
-    const { name, memoryMb = 1024, timeoutSeconds = 10, logRetentionDays = 30, throttle = { burstLimit: 100, rateLimit: 50 } } = props;
+    const { name, memoryMb = 1024, timeoutSeconds = 29, logRetentionDays = 30, throttle = { burstLimit: 100, rateLimit: 50 } } = props;
 
     const role = new LambdaRole(this, "role", {
       functionName: name,

@@ -34,7 +34,8 @@ export function createPool(config: AuthConfig): pg.Pool {
     // Aurora's connection budget is shared by every instance.
     max: 4,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
+    // Aurora paused at 0 ACU takes ~15 s to resume on the first connection; wait for it.
+    connectionTimeoutMillis: 25_000,
   };
   const pool =
     "connectionString" in db
