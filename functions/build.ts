@@ -22,13 +22,15 @@ export interface FunctionSpec {
   options?: BuildOptions;
 }
 
+/** An esbuild resolve filter matching exactly this specifier. */
+const exact = (specifier: string) => new RegExp(`^${specifier.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
+
 /**
  * Swap `fromPackage`'s import of `name` for a stand-in that imports the real thing on first use
  * (esbuild puts it in its own chunk). For dependencies only some routes need.
  */
 function lazyDependency(name: string, fromPackage: string, standIn: string): Plugin {
   const virtual = `authplane:${name.replace(/^@/, "").replace("/", "-")}`;
-  const exact = (s: string) => new RegExp(`^${s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
   return {
     name: `lazy-${name}`,
     setup(b) {
@@ -40,6 +42,16 @@ function lazyDependency(name: string, fromPackage: string, standIn: string): Plu
         const real = await b.resolve(name, { kind: "dynamic-import", resolveDir: join(ROOT, "node_modules", fromPackage) });
         return { path: real.path };
       });
+    },
+  };
+}
+
+/** Swap one of our own modules for a stand-in, by the importer-relative specifier. */
+function replaceModule(specifier: string, standIn: string): Plugin {
+  return {
+    name: `replace-${specifier}`,
+    setup(b) {
+      b.onResolve({ filter: exact(specifier) }, (args) => (args.importer.startsWith(join(ROOT, "functions")) ? { path: join(ROOT, standIn) } : undefined));
     },
   };
 }
@@ -60,7 +72,11 @@ export const FUNCTIONS = {
     // Lazy chunks: routes only some requests need load on first use, not at cold start.
     options: {
       splitting: true,
-      plugins: [englishOnlyZod, lazyDependency("@simplewebauthn/server", "@better-auth/passkey", "functions/auth/lazy/simplewebauthn-server.ts")],
+      plugins: [
+        englishOnlyZod,
+        replaceModule("./google-override.js", "functions/auth/lazy/no-google-override.ts"),
+        lazyDependency("@simplewebauthn/server", "@better-auth/passkey", "functions/auth/lazy/simplewebauthn-server.ts"),
+      ],
     },
   },
   authorizer: { entry: "functions/authorizer/handler.ts" },

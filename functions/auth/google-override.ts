@@ -8,7 +8,7 @@
  *
  * Unset (the default, and production), the built-in Google provider is used unchanged.
  */
-import { genericOAuth } from "better-auth/plugins";
+import { genericOAuth } from "better-auth/plugins/generic-oauth";
 
 export interface GoogleOverrideOptions {
   /** `<issuer>/.well-known/openid-configuration` of the stand-in for Google. */
