@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** ESM bundles keep working with dependencies that still call `require`. */
+/** ESM bundles keep working with dependencies that still call `require` (the auth service's do; the authorizer's do not). */
 const REQUIRE_BANNER =
   "import { createRequire as __authplaneCreateRequire } from 'node:module';" +
   "const require = __authplaneCreateRequire(import.meta.url);";
@@ -72,6 +72,7 @@ export const FUNCTIONS = {
     // Lazy chunks: routes only some requests need load on first use, not at cold start.
     options: {
       splitting: true,
+      banner: { js: REQUIRE_BANNER },
       plugins: [
         englishOnlyZod,
         replaceModule("./google-override.js", "functions/auth/lazy/no-google-override.ts"),
@@ -113,7 +114,6 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
     legalComments: "none",
     // The Lambda runtime ships the AWS SDK v3; bundling it again only slows cold starts.
     external: ["@aws-sdk/*"],
-    banner: { js: REQUIRE_BANNER },
     logLevel: "warning",
     ...spec.options,
   });
