@@ -16,7 +16,14 @@ export interface LocalTls {
   spkiSha256: string;
 }
 
-const openssl = (args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+function openssl(args: string[]): void {
+  try {
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error("the openssl command is needed for the local certificates: apt-get install openssl");
+    throw err;
+  }
+}
 
 export function ensureLocalTls(dir: string, domain: string): LocalTls {
   mkdirSync(dir, { recursive: true });

@@ -7,6 +7,7 @@ set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || [ -x "${CHROMIUM_PATH:-/nonexistent}" ] || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || [ -n "${REDIS_URL:-}" ] || need+=(redis-server)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)  # test and dev certificates
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

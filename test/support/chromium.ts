@@ -23,6 +23,12 @@ export function launchChromium({ domain, spkiSha256 }: { domain: string; spkiSha
     args: [
       `--host-resolver-rules=MAP *.${domain} 127.0.0.1`,
       `--ignore-certificate-errors-spki-list=${spkiSha256}`,
+      // Nothing of Chromium's own phoning home: CI machines have no general internet access.
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-quic",
+      "--no-first-run",
       ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
     ],
   });

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { createHash, X509Certificate } from "node:crypto";
 import { serve } from "@hono/node-server";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../support/chromium.js";
 
 const run = promisify(execFile);
 
@@ -54,13 +55,7 @@ export async function serveHttps(
   return server;
 }
 
-export async function launchBrowser(opts: { hostsTo127: string[]; trustSpki: string }): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      `--host-resolver-rules=${opts.hostsTo127.map((h) => `MAP ${h} 127.0.0.1`).join(",")}`,
-      `--ignore-certificate-errors-spki-list=${opts.trustSpki}`,
-      ...(process.getuid?.() === 0 ? ["--no-sandbox"] : []),
-    ],
-  });
+/** Chromium with `*.<parent>` names on loopback and one pinned certificate (see test/support/chromium.ts). */
+export function launchBrowser(opts: { parent: string; trustSpki: string }): Promise<Browser> {
+  return launchChromium({ domain: opts.parent, spkiSha256: opts.trustSpki });
 }

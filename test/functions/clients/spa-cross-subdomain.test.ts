@@ -40,7 +40,7 @@ describe("SPA on a sibling subdomain (cookie + domain + CORS)", () => {
     // The SPA is a static page; the same server answers for the outsider's host name.
     const spaPage = async () => new Response("<!doctype html><title>spa</title>", { headers: { "content-type": "text/html" } });
     servers = [await serveHttps(auth.app.fetch, authPort, tls), await serveHttps(spaPage, spaPort, tls)];
-    browser = await launchBrowser({ hostsTo127: [`*.${PARENT}`], trustSpki: tls.spkiSha256 });
+    browser = await launchBrowser({ parent: PARENT, trustSpki: tls.spkiSha256 });
   });
   afterAll(async () => {
     await browser?.close();
