@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { disconnectRedisClients } from "../../functions/auth/secondary-storage.js";
 import { runApps } from "../../ops/apps.js";
+import { startRedis } from "../support/redis.js";
 import { APP_ONE, Browser, startService, testEnv, type Service } from "../functions/auth/harness.js";
 
 const run = promisify(execFile);
@@ -121,4 +124,27 @@ describe("apps as data", () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('unknown app "nope"');
   }, 60_000);
+});
+
+describe("offboarding with several servers (Redis)", () => {
+  it("ends the sessions Redis holds too, so no server can still mint a token", async () => {
+    const redis = await startRedis();
+    const inspect = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const env = await testEnv("ops_apps_redis", { REDIS_URL: redis.url });
+    const service = await startService(env);
+    try {
+      const browser = new Browser(service, APP_ONE);
+      const { user } = await browser.signUp("redis-leaver@example.org");
+      expect(await inspect.exists(`authplane:active-sessions-${user.id}`)).toBe(1);
+      const out = await runApps(["offboard", "--email", "redis-leaver@example.org"], { DATABASE_URL: env.DATABASE_URL, REDIS_URL: redis.url });
+      expect(out[1]).toMatch(/^ended 1 session\(s\) \(and 2 Redis key\(s\)\): no new token can be minted$/);
+      expect(await inspect.keys("authplane:*")).not.toContain(`authplane:active-sessions-${user.id}`);
+      expect((await browser.fetch("/api/auth/token")).status).toBe(401);
+    } finally {
+      inspect.disconnect();
+      await disconnectRedisClients();
+      await service.close();
+      await redis.stop();
+    }
+  });
 });
