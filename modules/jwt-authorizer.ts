@@ -31,7 +31,13 @@ export interface JwtAuthorizerProps {
   logRetentionDays?: number;
   /** @default 256 (RSA verify is CPU-bound; 256 MB keeps cold starts short at low cost) */
   memoryMb?: number;
-  /** Extra authorizer settings (JWT_CLOCK_TOLERANCE_SECONDS, JWKS_SEED, …). @default {} */
+  /**
+   * The auth service's JWKS (JSON) to start from, so a cold start verifies without fetching it;
+   * keys added later by rotation are still fetched on first sight.
+   * @default undefined (fetched on the first request)
+   */
+  seedJwks?: string;
+  /** Extra authorizer settings (JWT_CLOCK_TOLERANCE_SECONDS, …). @default {} */
   environment?: Record<string, string>;
 }
 
@@ -59,7 +65,15 @@ export class JwtAuthorizer extends Construct {
       sourceCodeHash: props.bundle.hash,
       memorySize: props.memoryMb ?? 256,
       timeout: 5,
-      environment: { variables: { JWKS_URL: props.jwksUrl, JWT_ISSUER: props.issuer, JWT_AUDIENCE: props.audience, ...props.environment } },
+      environment: {
+        variables: {
+          JWKS_URL: props.jwksUrl,
+          JWT_ISSUER: props.issuer,
+          JWT_AUDIENCE: props.audience,
+          ...(props.seedJwks ? { JWKS_SEED: props.seedJwks } : {}),
+          ...props.environment,
+        },
+      },
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },
       dependsOn: [role.policy, role.logGroup],
     });
