@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { authOptions, createPool } from "./auth.js";
 import { loadConfig, type AuthConfig } from "./config.js";
+import { OWN_TABLES } from "./own-tables.js";
 
 export interface MigrationResult {
   created: string[];
@@ -33,6 +34,8 @@ export async function migrate(config: AuthConfig, { dryRun = false } = {}): Prom
       sql: await compileMigrations(),
     };
     if (!dryRun && (toBeCreated.length || toBeAdded.length || toBeAddedIndexes.length)) await runMigrations();
+    if (dryRun) result.sql += OWN_TABLES.map((s) => `${s};\n`).join("");
+    else for (const statement of OWN_TABLES) await pool.query(statement);
     return result;
   } finally {
     await pool.end();
