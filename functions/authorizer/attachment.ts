@@ -39,8 +39,8 @@ export interface RouteTable {
   fallback: RequiredPermission | undefined;
 }
 
-/** Longest accepted `authplane_routes` (API Gateway caps a stage variable value at 2048). */
-const MAX_ROUTES_LENGTH = 4096;
+/** Longest `authplane_routes`: API Gateway caps a stage variable value at 512 characters. */
+export const MAX_STAGE_VARIABLE_LENGTH = 512;
 /** Distinct route tables remembered per instance (one per backend stage it serves). */
 const ROUTE_TABLES = 64;
 /** The same alphabet claims-check allows in resource and action names. */
@@ -48,7 +48,7 @@ const PERMISSION = /^([^\s:]+):([^\s:]+)$/;
 
 /** Parses an `authplane_routes` value; undefined when it is not what the contract says. */
 export function parseRouteTable(raw: string): RouteTable | undefined {
-  if (raw.length > MAX_ROUTES_LENGTH || raw.includes("+") || raw.includes("/")) return undefined;
+  if (raw.length > MAX_STAGE_VARIABLE_LENGTH || raw.includes("+") || raw.includes("/")) return undefined;
   const bytes = decodeBase64urlStrict(raw);
   if (!bytes) return undefined;
   let json: unknown;
