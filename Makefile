@@ -54,7 +54,7 @@ deploy: node_modules .tmp/terraformrc ## deploy ENV=x: bootstrap, network, datab
 	npx cdktf deploy --auto-approve=false $(ENV)-bootstrap $(ENV)-network $(ENV)-database $(ENV)-auth $(ENV)-authorizer
 
 .PHONY: module
-module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/
+module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/ and its release zip
 	npx tsx infra/export-authorizer-module.ts
 
 .PHONY: migrate
