@@ -65,6 +65,14 @@ describe("the token carries the app the request comes from", () => {
     expect(two.sid).toBe(rows[0].id);
   });
 
+  it("concurrent token requests from both apps each get their own app (the request is per call, not shared state)", async () => {
+    const { browser } = await member("busy@example.org", "app-one", "app-two");
+    const two = onApp(browser, APP_TWO);
+    const order = Array.from({ length: 16 }, (_, i) => (i % 2 ? "app-two" : "app-one"));
+    const tokens = await Promise.all(order.map((slug) => tokenVia(slug === "app-one" ? browser : two)));
+    expect(tokens.map((t) => t.org_slug)).toEqual(order);
+  });
+
   it("through a proxy a same-origin GET has no Origin header: the forwarded host decides", async () => {
     const { browser } = await member("proxy@example.org", "app-one", "app-two");
     await browser.json("/api/auth/organization/set-active", { body: { organizationId: await orgId("app-one") } });
