@@ -10,6 +10,7 @@ import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
 import { withClientIp } from "./client-ip.js";
 import { effectiveHost } from "./request-origin.js";
+import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -22,26 +23,29 @@ export interface CreateAppOptions {
  * request host so each app gets passkeys for its own host. The host set is bounded by the
  * host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, given?: Auth): (req: Request) => Auth {
+function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
   if (given || config.passkey.rpId) {
     const auth = given ?? createAuth(config);
-    return () => auth;
+    return { authFor: () => auth, pool: auth.options.database };
   }
   const pool = createPool(config);
   const byRpId = new Map<string, Auth>();
-  return (req) => {
+  const authFor = (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
     let auth = byRpId.get(rpId);
     if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
     return auth;
   };
+  return { authFor, pool };
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const authFor = authResolver(config, options.auth);
+  const { authFor, pool } = authResolver(config, options.auth);
   const app = new Hono();
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Contract 3: polled by every authorizer; outside /api/auth/* so Better Auth never routes it.
+  app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
     wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
