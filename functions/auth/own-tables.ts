@@ -3,4 +3,13 @@
  * knows only its own schema, so `migrate.ts` runs these after it. Each statement must be
  * idempotent (`IF NOT EXISTS`): a second migrate changes nothing.
  */
-export const OWN_TABLES: readonly string[] = [];
+export const OWN_TABLES: readonly string[] = [
+  // Per-account backoff after failed sign-in attempts (account-limit.ts), shared by every
+  // instance. `key` is a SHA-256 of kind + account, so no address or email is kept in clear.
+  `CREATE TABLE IF NOT EXISTS authplane_attempt_backoff (
+    key text PRIMARY KEY,
+    failures integer NOT NULL,
+    blocked_until timestamptz,
+    last_failure_at timestamptz NOT NULL
+  )`,
+];
