@@ -15,6 +15,7 @@ import pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
 import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
+import { instrumentPool } from "./db-faults.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { tokenOrganizationResolver } from "./app-origin.js";
@@ -58,10 +59,9 @@ export function createPool(config: AuthConfig): pg.Pool {
           ssl: db.ssl ? { rejectUnauthorized: true } : false,
           ...common,
         });
-  // An idle connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart)
-  // must not crash the process; the pool replaces it on the next query.
-  pool.on("error", (err) => console.error(JSON.stringify({ level: "warn", msg: "idle database connection lost", error: err.message })));
-  return pool;
+  // A connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart), idle
+  // or checked out, must not crash the process; requests it fails answer 503 (db-faults.ts).
+  return instrumentPool(pool);
 }
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
