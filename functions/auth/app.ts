@@ -9,6 +9,7 @@ import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
 import { withClientIp } from "./client-ip.js";
+import { authHandler } from "./hot-path.js";
 import { effectiveHost } from "./request-origin.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
@@ -69,7 +70,9 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     }
     await next();
   });
-  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(withClientIp(c.req.raw, config)));
+  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
+  const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
+  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {
