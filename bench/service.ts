@@ -13,7 +13,8 @@
  * cell's figure is the median over rounds. `queries` is the real service's per request.
  * token_mint_cpu_ms: process CPU (all threads) per /token signature on the service's signing
  * path (key held in memory), beside `seed_mint_cpu_ms`: the path it replaced (fetch-free
- * decrypt + import + WebCrypto sign, as Better Auth's jwt plugin does per token).
+ * decrypt + import + WebCrypto sign, as Better Auth's jwt plugin does per token) and
+ * `raw_sign_cpu_ms`, a bare async RSA-2048 crypto.sign (the floor of any RS256 signer).
  *
  *   npm run bench:service [-- --rounds 3 --duration 3]
  *
@@ -230,7 +231,7 @@ async function main(): Promise<void> {
   });
   const mint = await measureMintCpu();
   stopAll();
-  console.log(JSON.stringify({ rounds: ROUNDS, duration_s: DURATION, results, token_mint_cpu_ms: mint.ours, seed_mint_cpu_ms: mint.seed }));
+  console.log(JSON.stringify({ rounds: ROUNDS, duration_s: DURATION, results, token_mint_cpu_ms: mint.ours, seed_mint_cpu_ms: mint.seed, raw_sign_cpu_ms: mint.raw }));
 }
 
 main()
