@@ -13,6 +13,7 @@ import { withClientIp } from "./client-ip.js";
 import { accountLimit } from "./account-limit.js";
 import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
+import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
@@ -72,7 +73,9 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
   // per-client limits stay on); state in the service's own database.
   app.use("/api/auth/*", accountLimit({ db: async (c) => (await authFor(c.req.raw).$context).options.database as pg.Pool }));
-  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(withClientIp(c.req.raw, config)));
+  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
+  const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
+  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {
