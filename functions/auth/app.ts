@@ -9,6 +9,7 @@ import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
 import { withClientIp } from "./client-ip.js";
+import { authMetrics } from "./metrics.js";
 import { effectiveHost } from "./request-origin.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
@@ -47,6 +48,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
   );
 
+  app.use("/api/auth/*", authMetrics());
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
   app.use("/api/auth/*", spaCors({ origins: config.trustedOrigins }));
