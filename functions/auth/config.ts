@@ -67,7 +67,20 @@ export const AuthConfigSchema = z
         password: z.string().min(1),
         ssl: z.boolean().default(true),
       }),
+      // AWS: the service's own role, signing in with an IAM token (functions/auth/db-iam.ts).
+      z.object({
+        host: z.string().min(1),
+        port: z.number().int().positive().default(5432),
+        database: z.string().min(1),
+        user: z.string().min(1),
+        iamAuth: z.literal(true),
+        ssl: z.literal(true).default(true),
+      }),
     ]),
+    /** Connections per pool; the infra derives it from the database's connection budget. @default 4 */
+    databasePoolMax: z.number().int().positive().max(100).default(4),
+    /** Migrate only: the login role to create (with rds_iam) and grant the service's privileges to. */
+    databaseServiceRole: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "must be a lower-case PostgreSQL role name" }).optional(),
     /**
      * Better Auth secret(s). Several versions allow rotation: the first encrypts, the rest still
      * decrypt (the JWT private keys are stored encrypted with it).
@@ -136,7 +149,9 @@ const ENV_NAME: Record<string, string> = {
   cookieDomain: "COOKIE_DOMAIN",
   nativeAppCallbacks: "NATIVE_APP_CALLBACKS",
   redisUrl: "REDIS_URL",
-  database: "DATABASE_URL (or DB_HOST/DB_NAME with DB_SECRET_ARN)",
+  database: "DATABASE_URL (or DB_HOST/DB_NAME with DB_SECRET_ARN, or DB_USER with DB_IAM_AUTH)",
+  databasePoolMax: "DB_POOL_MAX",
+  databaseServiceRole: "DB_SERVICE_ROLE",
   secrets: "BETTER_AUTH_SECRET (or AUTH_SECRET_ARN)",
   proxySecrets: "PROXY_SECRET (or PROXY_SECRET_ARN)",
 };
@@ -172,6 +187,9 @@ function secretsFromEnv(env: Env): AuthConfigInput["secrets"] {
 
 function databaseFromEnv(env: Env): AuthConfigInput["database"] {
   if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL };
+  if (bool(env.DB_IAM_AUTH, false) && !env.DB_PASSWORD) {
+    return { host: env.DB_HOST ?? "", port: env.DB_PORT ? Number(env.DB_PORT) : 5432, database: env.DB_NAME ?? "", user: env.DB_USER ?? "", iamAuth: true };
+  }
   return {
     host: env.DB_HOST ?? "",
     port: env.DB_PORT ? Number(env.DB_PORT) : 5432,
@@ -200,6 +218,8 @@ export function configFromEnv(env: Env): AuthConfig {
     appAssociation: { appleAppIds: list(env.APPLE_APP_IDS), androidAppLinks: list(env.ANDROID_APP_LINKS) },
     redisUrl: env.REDIS_URL || undefined,
     database: databaseFromEnv(env),
+    databasePoolMax: env.DB_POOL_MAX ? Number(env.DB_POOL_MAX) : undefined,
+    databaseServiceRole: env.DB_SERVICE_ROLE || undefined,
     secrets: secretsFromEnv(env),
     google,
     emailPassword: bool(env.EMAIL_PASSWORD_ENABLED, false),

@@ -13,6 +13,7 @@ import { pathToFileURL } from "node:url";
 import { authOptions, createPool } from "./auth.js";
 import { loadConfig, type AuthConfig } from "./config.js";
 import { OWN_TABLES } from "./own-tables.js";
+import { grantServiceRole, serviceRoleStatements } from "./service-role.js";
 
 export interface MigrationResult {
   created: string[];
@@ -36,6 +37,11 @@ export async function migrate(config: AuthConfig, { dryRun = false } = {}): Prom
     if (!dryRun && (toBeCreated.length || toBeAdded.length || toBeAddedIndexes.length)) await runMigrations();
     if (dryRun) result.sql += OWN_TABLES.map((s) => `${s};\n`).join("");
     else for (const statement of OWN_TABLES) await pool.query(statement);
+    // The service's own login role (DB_SERVICE_ROLE, the migrate function only), after every table exists.
+    if (config.databaseServiceRole) {
+      if (dryRun) result.sql += serviceRoleStatements(config.databaseServiceRole).map((s) => `${s};\n`).join("");
+      else await grantServiceRole(pool, config.databaseServiceRole);
+    }
     return result;
   } finally {
     await pool.end();
