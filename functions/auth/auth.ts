@@ -19,6 +19,7 @@ import { nativeApp } from "./native/index.js";
 import { resolveOrgClaims } from "./org-claims.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
+import { auditTrail } from "./audit.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -159,6 +160,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
       nativeApp({ callbacks: config.nativeAppCallbacks }),
+      auditTrail(pool),
     ],
   } satisfies BetterAuthOptions;
 }
