@@ -62,84 +62,91 @@ async function count(db: pg.PoolClient, sql: string): Promise<number> {
   return (await db.query<{ n: number }>(sql)).rows[0]!.n;
 }
 
+const LINKS = `authplane_import_link`;
+
 async function merge(db: pg.PoolClient, verbose: boolean, onWritten: (n: number) => void): Promise<ImportCounts> {
-  await db.query(`CREATE INDEX ON ${STAGE_TABLE} (kind, source_id)`);
+  // Temp tables have no statistics until analysed; without them the planner guesses nested loops.
   await db.query(`ANALYZE ${STAGE_TABLE}`);
-  // One row per person, with the password chosen by the rules above.
+  // One row per person, with the password chosen by the rules above and the Better Auth user it
+  // maps to: an existing one (same email, any letter case) or a fresh id.
   await db.query(`CREATE TEMP TABLE ${M} ON COMMIT DROP AS
     WITH u AS (
       SELECT s.*, bool_or(verified) OVER (PARTITION BY email) AS person_verified,
              row_number() OVER (PARTITION BY email ORDER BY ${RECENT}) AS recency
       FROM ${STAGE_TABLE} s WHERE kind = 'u'
+    ), person AS (
+      SELECT email,
+        count(*)::int AS rows,
+        bool_or(verified) AS verified,
+        coalesce((array_agg(name ORDER BY recency) FILTER (WHERE name IS NOT NULL))[1], split_part(email, '@', 1)) AS name,
+        (array_agg(image ORDER BY recency) FILTER (WHERE image IS NOT NULL))[1] AS image,
+        min(created_at) AS created_at,
+        max(updated_at) AS updated_at,
+        (array_agg(password ORDER BY recency) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified)))[1] AS password,
+        count(DISTINCT password) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified))::int AS hashes,
+        count(*) FILTER (WHERE password IS NOT NULL AND NOT verified AND person_verified)::int AS unconfirmed_dropped
+      FROM u GROUP BY email
+    ), existing AS (
+      SELECT lower(email) AS email, min(id) AS id FROM "user" GROUP BY 1
     )
-    SELECT email,
-      count(*)::int AS rows,
-      bool_or(verified) AS verified,
-      coalesce((array_agg(name ORDER BY recency) FILTER (WHERE name IS NOT NULL))[1], split_part(email, '@', 1)) AS name,
-      (array_agg(image ORDER BY recency) FILTER (WHERE image IS NOT NULL))[1] AS image,
-      min(created_at) AS created_at,
-      max(updated_at) AS updated_at,
-      (array_agg(password ORDER BY recency) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified)))[1] AS password,
-      count(DISTINCT password) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified))::int AS hashes,
-      count(*) FILTER (WHERE password IS NOT NULL AND NOT verified AND person_verified)::int AS unconfirmed_dropped,
-      NULL::text AS user_id
-    FROM u GROUP BY email`);
-  await db.query(`CREATE UNIQUE INDEX ON ${M} (email)`);
+    SELECT p.*, coalesce(x.id, gen_random_uuid()::text) AS user_id, x.id IS NULL AS is_new
+    FROM person p LEFT JOIN existing x USING (email)`);
   await db.query(`ANALYZE ${M}`);
+  const stats = (
+    await db.query<{ fresh: number; groups: number; merged: number; conflicts: number; dropped: number }>(
+      `SELECT count(*) FILTER (WHERE is_new)::int AS fresh, count(*) FILTER (WHERE rows > 1)::int AS groups, coalesce(sum(rows - 1), 0)::int AS merged,
+              count(*) FILTER (WHERE hashes > 1)::int AS conflicts, coalesce(sum(unconfirmed_dropped), 0)::int AS dropped FROM ${M}`,
+    )
+  ).rows[0]!;
+  const people = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${M}`)).rows[0]!.n;
 
-  const attachExisting = `UPDATE ${M} p SET user_id = u.id FROM "user" u WHERE p.user_id IS NULL AND lower(u.email) = p.email`;
-  const present = (await db.query(attachExisting)).rowCount ?? 0;
-  const inserted = await db.query(`WITH ins AS (
-      INSERT INTO "user" (id, name, email, "emailVerified", image, "createdAt", "updatedAt")
-      SELECT gen_random_uuid()::text, name, email, verified, image, coalesce(created_at, now()), coalesce(updated_at, created_at, now())
-      FROM ${M} WHERE user_id IS NULL
-      ON CONFLICT DO NOTHING
-      RETURNING id, email)
-    UPDATE ${M} p SET user_id = ins.id FROM ins WHERE ins.email = p.email`);
+  const inserted = await db.query(`INSERT INTO "user" (id, name, email, "emailVerified", image, "createdAt", "updatedAt")
+    SELECT user_id, name, email, verified, image, coalesce(created_at, now()), coalesce(updated_at, created_at, now())
+    FROM ${M} WHERE is_new
+    ON CONFLICT DO NOTHING`);
   const created = inserted.rowCount ?? 0;
   onWritten(created);
-  // A sign-up that raced the insert (same email, another letter case) is the same person.
-  const raced = (await db.query(attachExisting)).rowCount ?? 0;
+  if (created < stats.fresh) {
+    // A sign-up raced the insert (same email): that user is the person.
+    await db.query(`UPDATE ${M} p SET user_id = u.id, is_new = false FROM "user" u WHERE p.is_new AND lower(u.email) = p.email AND u.id <> p.user_id`);
+  }
 
   const passwords = await db.query(`INSERT INTO "account" (id, "accountId", "providerId", "userId", password, "createdAt", "updatedAt")
     SELECT gen_random_uuid()::text, p.user_id, 'credential', p.user_id, p.password, now(), now()
     FROM ${M} p
-    WHERE p.password IS NOT NULL AND p.user_id IS NOT NULL
+    WHERE p.password IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM "account" a WHERE a."providerId" = 'credential' AND a."userId" = p.user_id)`);
 
   // Identities of every kept row of a person, each external account once.
-  const links = `SELECT DISTINCT ON (i.provider, i.account_id) p.user_id, i.provider, i.account_id
-    FROM ${STAGE_TABLE} i
-    JOIN ${STAGE_TABLE} u ON u.kind = 'u' AND u.source_id = i.source_id
-    JOIN ${M} p ON p.email = u.email
-    WHERE i.kind = 'i' AND p.user_id IS NOT NULL
-    ORDER BY i.provider, i.account_id, u.${RECENT.split(", ").join(", u.")}`;
-  const withUser = await count(db, `SELECT count(*)::int AS n FROM (${links}) l`);
+  const withUser =
+    (
+      await db.query(`CREATE TEMP TABLE ${LINKS} ON COMMIT DROP AS
+        SELECT DISTINCT ON (i.provider, i.account_id) p.user_id, i.provider, i.account_id
+        FROM ${STAGE_TABLE} i
+        JOIN ${STAGE_TABLE} u ON u.kind = 'u' AND u.source_id = i.source_id
+        JOIN ${M} p ON p.email = u.email
+        WHERE i.kind = 'i'
+        ORDER BY i.provider, i.account_id, u.${RECENT.split(", ").join(", u.")}`)
+    ).rowCount ?? 0;
   const linked = await db.query(`INSERT INTO "account" (id, "accountId", "providerId", "userId", "createdAt", "updatedAt")
-    SELECT gen_random_uuid()::text, l.account_id, l.provider, l.user_id, now(), now() FROM (${links}) l
+    SELECT gen_random_uuid()::text, l.account_id, l.provider, l.user_id, now(), now() FROM ${LINKS} l
     WHERE NOT EXISTS (SELECT 1 FROM "account" a WHERE a."providerId" = l.provider AND a."accountId" = l.account_id)`);
   const withoutUser = await count(
     db,
     `SELECT count(*)::int AS n FROM ${STAGE_TABLE} i WHERE i.kind = 'i' AND NOT EXISTS (SELECT 1 FROM ${STAGE_TABLE} u WHERE u.kind = 'u' AND u.source_id = i.source_id)`,
   );
-  const groups = (
-    await db.query<{ groups: number; merged: number; conflicts: number; dropped: number }>(
-      `SELECT count(*) FILTER (WHERE rows > 1)::int AS groups, coalesce(sum(rows - 1), 0)::int AS merged,
-              count(*) FILTER (WHERE hashes > 1)::int AS conflicts, coalesce(sum(unconfirmed_dropped), 0)::int AS dropped FROM ${M}`,
-    )
-  ).rows[0]!;
 
   const counts: ImportCounts = {
     users_created: created,
-    users_already_present: present + raced,
-    users_merged: groups.merged,
-    merged_groups: groups.groups,
+    users_already_present: people - created,
+    users_merged: stats.merged,
+    merged_groups: stats.groups,
     identities_linked: linked.rowCount ?? 0,
     identities_already_linked: withUser - (linked.rowCount ?? 0),
     identities_without_user: withoutUser,
     passwords_kept: passwords.rowCount ?? 0,
-    password_conflicts: groups.conflicts,
-    passwords_unconfirmed_dropped: groups.dropped,
+    password_conflicts: stats.conflicts,
+    passwords_unconfirmed_dropped: stats.dropped,
   };
   if (verbose) {
     const { rows } = await db.query<MergedGroup>(`SELECT p.email, p.rows,

@@ -10,7 +10,7 @@ import { DumpSyntaxError } from "./sql-values.js";
 export type SkipReason = "no_email" | "deleted" | "anonymous";
 
 function json(raw: string | null | undefined, line: number): Record<string, unknown> {
-  if (!raw) return {};
+  if (!raw || raw === "{}") return {};
   try {
     const v = JSON.parse(raw) as unknown;
     return v && typeof v === "object" ? (v as Record<string, unknown>) : {};
