@@ -47,6 +47,9 @@ const OPTIONS = {
 /** The commands USAGE lists (so a command added there is accepted here too). */
 const COMMANDS = new Set([...USAGE.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!));
 
+/** Flags a command cannot run without, checked before connecting (a usage error is not a database error). */
+const REQUIRED: Record<string, (keyof typeof OPTIONS)[]> = { grant: ["app", "email", "role"], revoke: ["app", "email"], members: ["app"], offboard: ["email"], reinstate: ["email"] };
+
 function need(value: string | undefined, flag: string, command: string): string {
   if (!value) throw new UsageError(`${command} needs --${flag}\n\n${USAGE}`);
   return value;
@@ -60,6 +63,7 @@ export async function runApps(argv: string[], env: Record<string, string | undef
   if (!command) throw new UsageError(`no command given\n\n${USAGE}`);
   if (!COMMANDS.has(command)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"\n\n${USAGE}`);
+  for (const flag of REQUIRED[command] ?? []) need(v[flag] as string | undefined, flag, command);
   const pool = await connectDatabase(resolveDatabase(v["database-url"], env));
   // Every command but `members` changes something: its transaction also writes the audit row.
   const audit = { action: `apps.${command}`, app: v.app ?? null, subject: v.email ?? null, detail: command === "members" ? undefined : auditDetail };

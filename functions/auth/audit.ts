@@ -28,13 +28,17 @@ export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
-/** Keys whose values must never reach the table, whatever a caller passes in `detail`. */
-const SECRET_KEY = /token|secret|password|passwd|hash|code|cookie|authorization|credential|key|otp|challenge/i;
+/**
+ * Keys whose values must never reach the table, whatever a caller passes in `detail`. Counts and
+ * flags under such names ("passwords_kept") are harmless and kept; strings and objects are not.
+ */
+const SECRET_KEY = /token|secret|passw|hash|^code$|_code$|cookie|authorization|credential|private_?key|api_?key|otp|challenge/i;
+const harmless = (v: unknown) => typeof v === "number" || typeof v === "boolean" || v === null;
 
 function scrub(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== "object") return typeof value === "string" && value.length > 500 ? `${value.slice(0, 500)}…` : value;
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => scrub(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !SECRET_KEY.test(k)).map(([k, v]) => [k, scrub(v, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).filter(([k, v]) => !SECRET_KEY.test(k) || harmless(v)).map(([k, v]) => [k, scrub(v, depth + 1)]));
 }
 
 const INSERT = `INSERT INTO authplane_audit (action, actor, subject, app, ip, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
