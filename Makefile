@@ -17,8 +17,11 @@ node_modules: package-lock.json
 	@mkdir -p .tmp && ./scripts/terraformrc.sh > $@
 
 .PHONY: help
-help: ## list the commands
+help: ## list the commands (make targets, then the npm tools)
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "operator and developer tools (npm run <name> -- --help for each):"
+	@node scripts/npm-tools.mjs
 
 .PHONY: dev
 dev: node_modules ## run the whole platform locally (embedded PostgreSQL, auth service, two HTTPS demo apps)
