@@ -63,6 +63,8 @@ export const environmentSchema = z
     hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "expected a Route53 hosted zone id" }).optional(),
     /** Origins (apps) allowed to call the auth service. */
     trustedOrigins: z.array(httpsUrl).min(1, { error: "expected at least one origin" }),
+    /** Apps on other registrable domains that share the passkey RP ID (WebAuthn Related Origin Requests). @default [] */
+    relatedOrigins: z.array(httpsUrl).default([]),
     /** WebAuthn relying-party id (a registrable domain shared by the apps). @default none: passkeys off */
     passkeyRpId: z.string().refine(hostnameOrLocalhost, { error: "expected a DNS name" }).optional(),
     /** Display name shown by authenticators. @default "authplane" */
@@ -107,6 +109,8 @@ const EXAMPLES: Record<string, unknown> = {
   hostedZoneId: "Z0123456789ABCDEFGHIJ",
   trustedOrigins: ["https://app.example.com"],
   "trustedOrigins[]": "https://app.example.com",
+  relatedOrigins: ["https://app.example-brand.com"],
+  "relatedOrigins[]": "https://app.example-brand.com",
   passkeyRpId: "example.com",
   passkeyRpName: "Example Corp",
   allowedRpIds: ["example.com"],

@@ -44,7 +44,11 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
 
   app.use("/api/auth/*", hostGuard(config));
