@@ -3,7 +3,7 @@
  * startPlatform `make dev` runs), Chromium that reaches every app name and the RP ID's origin,
  * and small helpers that drive the demo page the way a person does, through its element ids.
  */
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
@@ -49,6 +49,7 @@ export function launchFor(platform: Platform): Promise<Browser> {
 /** Screenshots of each page state, kept as test artifacts under .tmp/ (git-ignored). */
 export function screenshots(suite: string) {
   const dir = join(process.cwd(), ".tmp", "screenshots", suite);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   let n = 0;
   return (page: Page, state: string) => page.screenshot({ path: join(dir, `${String(++n).padStart(2, "0")}-${state}.png`), fullPage: true });

@@ -124,6 +124,8 @@ export async function startFakeGoogle(opts: FakeGoogleOptions = {}): Promise<Fak
       const email = (form.get("email") ?? "").trim().toLowerCase();
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) return html(res, 400, page("That is not an email address", "<p>Go back and try again.</p>"));
       const chosen = { sub: fakeGoogleSubject(email), email, name: (form.get("name") ?? "").trim() || email.split("@")[0]! };
+      // The page offers the last account chosen next time, as Google's account picker does.
+      user = chosen;
       return redirectWithCode(res, request, chosen);
     }
     if (req.method === "POST" && url.pathname === "/token") {
