@@ -21,7 +21,7 @@ help: ## list the commands
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
 
 .PHONY: dev
-dev: node_modules ## run the whole platform locally (embedded PostgreSQL, auth service, two HTTPS demo apps)
+dev: node_modules ## run the whole platform locally (PostgreSQL, auth service, HTTPS demo apps, API gateway + authorizer, Google stand-in)
 	npx tsx dev/start.ts
 
 .PHONY: test
