@@ -125,6 +125,7 @@ function clearSignedIn() {
 
 function clearToken() {
   token = null;
+  renderContext();
   el("token-view").hidden = true;
   input("token-raw").value = "";
   el("token-header").replaceChildren();
@@ -200,14 +201,13 @@ async function refresh(): Promise<boolean> {
 async function renderApps() {
   const { data } = await auth.organization.list();
   orgs = (data as Org[] | null) ?? [];
-  const active = orgs.find((o) => o.id === session?.session.activeOrganizationId);
   const select = el<HTMLSelectElement>("org-slug");
   select.replaceChildren(
     ...orgs.map((o) => {
       const opt = document.createElement("option");
       opt.value = o.slug;
       opt.textContent = o.slug === ctx.app ? `${o.name} (this app)` : o.name;
-      opt.selected = o.id === active?.id;
+      opt.selected = o.slug === ctx.app;
       return opt;
     }),
   );
@@ -218,14 +218,7 @@ async function renderApps() {
     select.append(opt);
   }
   el<HTMLButtonElement>("set-active-org").disabled = !orgs.length;
-
-  const context = el("context");
-  if (active) {
-    const role = ((await auth.organization.getActiveMember()).data as { role?: string } | null)?.role ?? "member";
-    context.replaceChildren("In ", badge(active.slug), " as ", badge(role));
-  } else {
-    context.replaceChildren(badge("no app", true), orgs.length ? " Switch to one of your apps below." : " Join an app below to get one.");
-  }
+  renderContext();
 
   // make dev shortcut: join demo apps you are not in yet, as user or read-only viewer.
   const mine = new Set(orgs.map((o) => o.slug));
@@ -236,6 +229,24 @@ async function renderApps() {
       button(`Join ${a.slug}`, { id: `join-${a.slug}`, onClick: () => void join(a.slug, "user") }),
       button(`Join ${a.slug} as viewer`, { id: `join-${a.slug}-viewer`, onClick: () => void join(a.slug, "viewer") }),
     );
+  }
+}
+
+/**
+ * Which app you are in is what this app's tokens say: a token minted through an app's origin
+ * carries that app when you are a member there, and no app otherwise.
+ */
+function renderContext() {
+  const context = el("context");
+  if (!session) return context.replaceChildren();
+  const app = token?.claims.org_slug;
+  if (typeof app === "string") {
+    context.replaceChildren("In ", badge(app), " as ", badge(String(token!.claims.role ?? "member")));
+  } else if (token) {
+    const member = orgs.some((o) => o.slug === ctx.app);
+    context.replaceChildren(badge("no app", true), member ? " Your token carries no app: switch to one of your apps below." : ` You are not in ${ctx.app}: join it, or switch to one of your apps.`);
+  } else {
+    context.replaceChildren();
   }
 }
 
@@ -251,9 +262,8 @@ async function join(slug: string, role: "user" | "viewer") {
     const res = await fetch("/dev/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slug, role }) }).catch(() => null);
     if (!res) return { ok: false, message: humanError({ code: "NETWORK" }, "joining") };
     if (!res.ok) return { ok: false, message: ((await res.json().catch(() => ({}))) as { message?: string }).message ?? `Joining ${slug} failed (${res.status}).` };
-    const switched = await attempt("switching", () => auth.organization.setActive({ organizationSlug: slug }), "");
-    if (!switched.ok) return switched;
     await refresh();
+    if (slug !== ctx.app) return { ok: true, message: `You joined ${slug} as ${role}. Switch to it from the list.` };
     await loadToken();
     return { ok: true, message: `You joined ${slug} as ${role} and are now in it.` };
   })();
@@ -395,6 +405,7 @@ async function loadToken(): Promise<Outcome> {
   const [h, p] = raw.split(".");
   token = { raw, header: decodePart(h!), claims: decodePart(p!) };
   renderToken();
+  renderContext();
   const app = token.claims.org_slug as string | undefined;
   return { ok: true, message: app ? `Here is a fresh token for ${app}, valid for 15 minutes.` : "Here is a fresh token. It carries no app: switch to one of your apps." };
 }
@@ -570,12 +581,19 @@ on("sign-out", async () => {
 on("set-active-org", async () => {
   const slug = el<HTMLSelectElement>("org-slug").value;
   if (!slug) return { ok: false, message: "You are not in any app yet: join one first." };
+  // The session's active app serves clients without an origin (native apps, servers) ...
   const outcome = await attempt("switching apps", () => auth.organization.setActive({ organizationSlug: slug }), "");
   if (!outcome.ok) return outcome;
+  // ... while a web app's tokens carry the app whose origin mints them: switching is opening it.
+  const target = ctx.apps.find((a) => a.slug === slug);
+  if (target?.url && slug !== ctx.app) {
+    window.location.assign(`${target.url}/?switched=${encodeURIComponent(ctx.app)}`);
+    return new Promise<Outcome>(() => {});
+  }
   clearApiResult();
   await refresh();
   const got = await loadToken();
-  return got.ok ? { ok: true, message: `You are now in ${slug}. ${got.message}` } : got;
+  return got.ok ? { ok: true, message: `You are in ${slug}. ${got.message}` } : got;
 });
 
 on("get-token", loadToken);
@@ -602,7 +620,15 @@ if (ctx.related) el("rp-note").append(` This app is on another domain; the brows
 void (async () => {
   const params = new URLSearchParams(window.location.search);
   const signedIn = await refresh();
-  if (params.has("signed-in") || params.has("sign-in-error") || params.has("error")) {
+  if (params.has("switched")) {
+    history.replaceState(null, "", "/");
+    if (signedIn) {
+      const got = await loadToken();
+      show("set-active-org", got.ok ? { ok: true, message: `You switched from ${params.get("switched")} to ${ctx.app}. ${got.message}` } : got);
+    } else {
+      show("set-active-org", { ok: false, message: `You are in ${ctx.app} now, but its sign-in is separate (another domain): sign in here with your passkey.` });
+    }
+  } else if (params.has("signed-in") || params.has("sign-in-error") || params.has("error")) {
     history.replaceState(null, "", "/");
     if (params.has("sign-in-error") || params.has("error")) {
       const err = params.get("error") ?? "";

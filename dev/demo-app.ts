@@ -56,23 +56,27 @@ export interface DemoAppOptions {
   emailPassword?: boolean;
   /** @default false */
   related?: boolean;
+  /** The auth service's PROXY_SECRET: the proxy signs what it forwards with it. */
+  proxySecret: string;
 }
 
 const ROLES = new Set(["user", "viewer"]);
 
-export function demoApp({ slug, authServiceUrl, rpId, pool, apps, google = null, emailPassword = true, related = false }: DemoAppOptions): Hono {
+export function demoApp({ slug, authServiceUrl, rpId, pool, apps, google = null, emailPassword = true, related = false, proxySecret }: DemoAppOptions): Hono {
   const context: PageContext = { app: slug, rpId, apps: apps ?? [{ slug, url: "", apiUrl: "" }], google, emailPassword, related };
   // JSON inside <script>: escape "<" so no value can close the element.
   const page = readFileSync(join(here, "public", "index.html"), "utf8")
     .replaceAll("__APP__", slug)
     .replaceAll("__RP_ID__", rpId)
     .replace("__CONTEXT__", JSON.stringify(context).replace(/</g, "\\u003c"));
-  const proxy = createAuthProxy({ authServiceUrl, clientIp: () => "127.0.0.1" });
+  const proxy = createAuthProxy({ authServiceUrl, secret: proxySecret, clientIp: () => "127.0.0.1" });
   const app = new Hono();
 
   app.get("/", (c) => c.html(page, 200, { "cache-control": "no-store" }));
   app.get("/client.js", async (c) => c.body(await clientScript(), 200, { "content-type": "text/javascript; charset=utf-8" }));
-  app.all("/api/auth/*", (c) => proxy(c.req.raw));
+  // An app outside the parent domain cannot hold the parent-domain SSO cookie (the browser
+  // refuses it); its session stays host-only, so the proxy drops the Domain attribute.
+  app.all("/api/auth/*", async (c) => (related ? hostOnlyCookies(await proxy(c.req.raw)) : proxy(c.req.raw)));
 
   // Dev only: make the signed-in person a member (`user`, or `viewer` who may only read) of the
   // demo app named in the body, so the page can show switching without the operator CLI.
@@ -96,4 +100,13 @@ export function demoApp({ slug, authServiceUrl, rpId, pool, apps, google = null,
     return c.json({ ok: true, slug: target, role });
   });
   return app;
+}
+
+function hostOnlyCookies(res: Response): Response {
+  const cookies = res.headers.getSetCookie();
+  if (!cookies.length) return res;
+  const headers = new Headers(res.headers);
+  headers.delete("set-cookie");
+  for (const cookie of cookies) headers.append("set-cookie", cookie.replace(/;\s*domain=[^;]*/gi, ""));
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }

@@ -18,6 +18,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { writeAppBinding } from "../functions/auth/app-origin.js";
 import { createAuth, createPool } from "../functions/auth/auth.js";
 import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
@@ -75,6 +76,8 @@ export interface Platform {
   databaseUrl: string;
   /** The file the database URL is kept in (embedded PostgreSQL only). */
   databaseUrlFile?: string;
+  /** What the apps' proxies sign forwarded headers with (PROXY_SECRET). */
+  proxySecret: string;
   stop(): Promise<void>;
 }
 
@@ -104,8 +107,8 @@ async function assertPortsFree(ports: { port: number; what: string }[]): Promise
 }
 
 /** The secret survives restarts so sessions and the JWT signing keys (encrypted with it) do too. */
-function devSecret(stateDir: string): string {
-  const file = join(stateDir, "auth-secret");
+function devSecret(stateDir: string, name = "auth-secret"): string {
+  const file = join(stateDir, name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
@@ -147,9 +150,11 @@ async function databaseFor(opts: PlatformOptions, stateDir: string, port: number
  * Each demo app is an organization with two roles: `user` may read and write its demo API,
  * `viewer` may only read (so the authorizer has a route permission to refuse).
  */
-async function seedApps(pool: pg.Pool, slugs: string[]): Promise<void> {
-  for (const slug of slugs) {
+async function seedApps(pool: pg.Pool, appUrls: Record<string, string>): Promise<void> {
+  for (const [slug, url] of Object.entries(appUrls)) {
     await pool.query(`INSERT INTO "organization" (id, name, slug, "createdAt") VALUES ($1, $1, $1, now()) ON CONFLICT (slug) DO NOTHING`, [slug]);
+    // Its origin, as `apps apply` stores it: tokens minted on this app carry this app.
+    await pool.query(`UPDATE "organization" SET metadata = $2 WHERE slug = $1`, [slug, writeAppBinding(null, { origins: [url], nativeClientIds: [] })]);
     const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "organization" WHERE slug = $1`, [slug]);
     const resource = permissionResource(slug);
     for (const [role, actions] of [["user", ["read", "write"]], ["viewer", ["read"]]] as const) {
@@ -253,13 +258,17 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       JWT_ISSUER: issuer,
       JWT_AUDIENCE: audience,
       TRUST_PROXY_HEADERS: "true",
+      // The demo apps' proxies sign what they forward with it (functions/proxy).
+      PROXY_SECRET: devSecret(stateDir, "proxy-secret"),
       EMAIL_PASSWORD_ENABLED: "true",
+      // Single sign-on across the demo apps: the session cookie is on the parent domain.
+      COOKIE_DOMAIN: domain,
       ...googleEnv,
     });
     await migrate(config);
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     stops.push(() => pool.end());
-    await seedApps(pool, placed.map((a) => a.slug));
+    await seedApps(pool, appUrls);
 
     // The platform owns the service's pool so stopping can close it before PostgreSQL stops.
     const authPool = createPool(config);
@@ -305,6 +314,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         apps: directory,
         google: google.kind === "local" ? "local stand-in" : "Google",
         related: relatedOrigins.includes(appUrls[a.slug]!),
+        proxySecret: config.proxySecrets[0]!,
       });
       servers.push(await listenHttps(app.fetch, a.port, tls, a.slug));
     }
@@ -320,6 +330,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       tls,
       databaseUrl: db.url,
       databaseUrlFile: db.file,
+      proxySecret: config.proxySecrets[0]!,
       stop: stopAll,
     };
   } catch (error) {

@@ -68,37 +68,46 @@ describe("the local platform in Chromium", () => {
     expect(rows).toEqual([{ providerId: "google", accountId: fakeGoogleSubject(GRACE) }]);
   });
 
+  /** Choose an app in the list and switch: set-active, then that app's page, whose tokens carry it. */
+  async function switchTo(slug: string) {
+    await page.selectOption("#org-slug", slug);
+    await page.click("#set-active-org");
+    await page.waitForURL((u) => u.origin === platform.appUrls[slug]);
+    await page.waitForFunction(() => document.getElementById("status")?.dataset.ready === "true");
+    expect(await page.getAttribute("#status", "data-outcome")).toBe("ok");
+  }
+
   it("switching apps from the membership list changes the claims", async () => {
     // The list holds exactly the apps the database says Grace belongs to.
-    const options = () => page.$$eval("#org-slug option", (os) => os.map((o) => (o as HTMLOptionElement).value));
-    expect(await options()).toEqual(["app-one"]);
-    const joined = await click(page, "#join-app-two");
-    expect(joined).toMatchObject({ outcome: "ok", message: "You joined app-two as user and are now in it." });
-    expect((await options()).sort()).toEqual(["app-one", "app-two"]);
-    expect(await claims(page)).toMatchObject({ org_slug: "app-two", permissions: { app_two: ["read", "write"] } });
+    const listed = () => page.$$eval("#org-slug option", (os) => os.map((o) => (o as HTMLOptionElement).value).sort());
+    expect(await listed()).toEqual(["app-one"]);
+    const joined = await click(page, "#join-app-two-viewer");
+    expect(joined).toMatchObject({ outcome: "ok", message: "You joined app-two as viewer. Switch to it from the list." });
+    expect(await listed()).toEqual(["app-one", "app-two"]);
+    // Still app-one here: this page's tokens carry this app.
+    expect(await claims(page)).toMatchObject({ org_slug: "app-one" });
 
-    await page.selectOption("#org-slug", "app-one");
-    expect(await click(page, "#set-active-org")).toMatchObject({ outcome: "ok", message: expect.stringContaining("You are now in app-one.") });
-    expect(await page.textContent("#context")).toBe("In app-one as user");
-    expect(await claims(page)).toMatchObject({ email: GRACE, org_slug: "app-one", role: "user", permissions: { app_one: ["read", "write"] } });
-    await shot(page, "switched-to-app-one");
+    await switchTo("app-two");
+    expect(await page.textContent("#status")).toContain("You switched from app-one to app-two.");
+    // Single sign-on: app-two opened signed in, and its token carries app-two with the viewer's permissions.
+    expect(await whoami(page)).toBe(GRACE);
+    expect(await page.textContent("#context")).toBe("In app-two as viewer");
+    expect(await claims(page)).toMatchObject({ email: GRACE, org_slug: "app-two", role: "viewer", permissions: { app_two: ["read"] } });
+    await shot(page, "switched-to-app-two");
   });
 
   it("the demo backend answers 200 with the claims it received through the real authorizer", async () => {
-    const read = await callApi("api-app-one-read");
+    const read = await callApi("api-app-two-read");
     expect(read.status).toBe(200);
     expect(read.result.outcome).toBe("ok");
     const c = await claims(page);
     // What the backend got is the authorizer's context: strings, permissions flattened.
-    expect(read.body).toMatchObject({ ok: true, app: "app-one", route: "GET /claims", claims: { sub: c.sub, email: GRACE, org_slug: "app-one", role: "user" } });
-    expect(String(read.body.claims.permissions).split(" ")).toEqual(expect.arrayContaining(["app_one:read", "app_one:write"]));
+    expect(read.body).toMatchObject({ ok: true, app: "app-two", route: "GET /claims", claims: { sub: c.sub, email: GRACE, org_slug: "app-two", role: "viewer", permissions: "app_two:read" } });
+    expect(read.text).toContain("the backend received these claims from the authorizer");
     await shot(page, "api-200");
-    const write = await callApi("api-app-one-write");
-    expect(write.status).toBe(200);
-    expect(write.body).toMatchObject({ route: "POST /notes", saved: { note: "hello from app-one" }, as: GRACE });
 
     // The gateway itself, as API Gateway: no token is 401 without asking the authorizer, a bad one 403.
-    const url = `${platform.apiUrls["app-one"]}/claims`;
+    const url = `${platform.apiUrls["app-two"]}/claims`;
     const none = await page.evaluate(async (u) => (await fetch(u)).status, url);
     expect(none).toBe(401);
     const forged = await page.evaluate(async (u) => {
@@ -109,22 +118,28 @@ describe("the local platform in Chromium", () => {
   });
 
   // These wait for the authorizer's app scoping and route permissions (contract 2).
-  it("the demo backend answers 403 for another app's API and for a role without the route's permission", async () => {
-    const other = await callApi("api-app-two-read");
-    expect(other.status).toBe(403);
-    expect(other.reason).toBe("wrong_app");
-    expect(other.text).toContain("the authorizer refused");
-    expect(other.body).toEqual({ message: "Forbidden" });
-    await shot(page, "api-403-wrong-app");
-
-    // A viewer of app-three may read but not write.
-    expect(await click(page, "#join-app-three-viewer")).toMatchObject({ outcome: "ok" });
-    expect(await claims(page)).toMatchObject({ org_slug: "app-three", role: "viewer", permissions: { app_three: ["read"] } });
-    expect((await callApi("api-app-three-read")).status).toBe(200);
-    const write = await callApi("api-app-three-write");
+  it("the demo backend answers 403 for a role without the route's permission and for another app's API", async () => {
+    const write = await callApi("api-app-two-write");
     expect(write.status).toBe(403);
     expect(write.reason).toBe("missing_permission");
+    expect(write.text).toContain("the authorizer refused");
+    expect(write.body).toEqual({ message: "Forbidden" });
     await shot(page, "api-403-missing-permission");
+
+    const other = await callApi("api-app-one-read");
+    expect(other.status).toBe(403);
+    expect(other.reason).toBe("wrong_app");
+    await shot(page, "api-403-wrong-app");
+  });
+
+  it("back in app-one as user, both routes answer 200", async () => {
+    await switchTo("app-one");
+    expect(await claims(page)).toMatchObject({ org_slug: "app-one", role: "user", permissions: { app_one: ["read", "write"] } });
+    expect((await callApi("api-app-one-read")).status).toBe(200);
+    const write = await callApi("api-app-one-write");
+    expect(write.status).toBe(200);
+    expect(write.body).toMatchObject({ route: "POST /notes", saved: { note: "hello from app-one" }, as: GRACE });
+    expect(String(write.body.claims.permissions).split(" ")).toEqual(["app_one:read", "app_one:write"]);
   });
 
   it("a cancelled Google consent comes back with a message and changes nothing", async () => {

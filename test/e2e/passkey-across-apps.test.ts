@@ -33,7 +33,7 @@ describe("passkeys across apps in Chromium", () => {
     // A look-alike app on the same parent domain, same code, but NOT in TRUSTED_ORIGINS.
     const roguePort = await freePort();
     roguePool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
-    const app = demoApp({ slug: "app-rogue", authServiceUrl: platform.authUrl, rpId: DOMAIN, pool: roguePool });
+    const app = demoApp({ slug: "app-rogue", authServiceUrl: platform.authUrl, rpId: DOMAIN, pool: roguePool, proxySecret: platform.proxySecret });
     rogue = serve({ fetch: app.fetch, port: roguePort, hostname: "127.0.0.1", createServer, serverOptions: { key: platform.tls.key, cert: platform.tls.cert } }) as Server;
     rogueUrl = `https://app-rogue.${DOMAIN}:${roguePort}`;
     browser = await launchFor(platform);
