@@ -24,7 +24,7 @@ help: ## list the commands (make targets, then the npm tools)
 	@node scripts/npm-tools.mjs
 
 .PHONY: dev
-dev: node_modules ## run the whole platform locally (embedded PostgreSQL, auth service, two HTTPS demo apps)
+dev: node_modules ## run the whole platform locally (PostgreSQL, auth service, HTTPS demo apps, API gateway + authorizer, Google stand-in)
 	npx tsx dev/start.ts
 
 .PHONY: test

@@ -43,6 +43,7 @@ export function authEnvironment(
   };
   if (env.passkeyRpId) vars.PASSKEY_RP_ID = env.passkeyRpId;
   if (env.cookieDomain) vars.COOKIE_DOMAIN = env.cookieDomain;
+  if (env.relatedOrigins.length) vars.RELATED_ORIGINS = env.relatedOrigins.join(",");
   return vars;
 }
 

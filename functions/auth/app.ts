@@ -58,7 +58,11 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
 
   app.use("/api/auth/*", authMetrics());

@@ -45,6 +45,16 @@ export const AuthConfigSchema = z
       rpId: hostname.optional(),
       rpName: z.string().min(1).default("authplane"),
     }),
+    /**
+     * WebAuthn Related Origin Requests: https app origins on other registrable domains that may use
+     * the passkey RP ID. Served as `/.well-known/webauthn` (which must answer on the RP ID's own
+     * origin) and trusted like TRUSTED_ORIGINS. Browsers honour at most 5 registrable domains.
+     * @default []
+     * @example ["https://app.example-brand.com"]
+     */
+    relatedOrigins: z
+      .array(origin.refine((o) => o.startsWith("https://"), { message: "must be an https origin (browsers fetch related origins over https only)" }))
+      .default([]),
     /** Host suffixes a passkey ceremony may come from; each origin's host must be one of these or under one. */
     allowedRpIds: z.array(hostname).min(1, { message: "list the parent domain(s), e.g. example.org" }),
     jwt: z.object({ issuer: z.string().min(1), audience: z.string().min(1) }),
@@ -114,7 +124,7 @@ export const AuthConfigSchema = z
     const inAllowed = (host: string) => c.allowedRpIds.some((rp) => host === rp || host.endsWith(`.${rp}`));
     for (const [i, o] of c.trustedOrigins.entries()) {
       const host = new URL(o).hostname;
-      if (!inAllowed(host)) {
+      if (!inAllowed(host) && !c.relatedOrigins.includes(o)) {
         ctx.addIssue({
           code: "custom",
           path: ["trustedOrigins", i],
@@ -132,7 +142,13 @@ export const AuthConfigSchema = z
     if (c.passkey.rpId && !c.allowedRpIds.includes(c.passkey.rpId)) {
       ctx.addIssue({ code: "custom", path: ["passkey", "rpId"], message: `must be one of ALLOWED_RP_IDS (${c.allowedRpIds.join(", ")})` });
     }
-  });
+    for (const [i, o] of c.relatedOrigins.entries()) {
+      if (!c.passkey.rpId) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: "needs PASSKEY_RP_ID: related origins share one fixed RP ID" });
+      else if (inAllowed(new URL(o).hostname)) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: `${o} is within ALLOWED_RP_IDS already; list it in TRUSTED_ORIGINS only` });
+    }
+  })
+  // Related origins are app origins too: CORS, CSRF, the host guard and the passkey origin list take them.
+  .transform((c) => ({ ...c, trustedOrigins: [...new Set([...c.trustedOrigins, ...c.relatedOrigins])] }));
 
 export type AuthConfig = z.output<typeof AuthConfigSchema>;
 export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
@@ -141,6 +157,7 @@ export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
 const ENV_NAME: Record<string, string> = {
   baseURL: "BETTER_AUTH_URL",
   trustedOrigins: "TRUSTED_ORIGINS",
+  relatedOrigins: "RELATED_ORIGINS",
   "passkey.rpId": "PASSKEY_RP_ID",
   "passkey.rpName": "PASSKEY_RP_NAME",
   allowedRpIds: "ALLOWED_RP_IDS",
@@ -210,6 +227,7 @@ export function configFromEnv(env: Env): AuthConfig {
   return parseConfig({
     baseURL,
     trustedOrigins: list(env.TRUSTED_ORIGINS),
+    relatedOrigins: list(env.RELATED_ORIGINS),
     passkey: { rpId: env.PASSKEY_RP_ID || undefined, rpName: env.PASSKEY_RP_NAME || undefined },
     allowedRpIds: list(env.ALLOWED_RP_IDS),
     jwt: { issuer: env.JWT_ISSUER || baseURL, audience: env.JWT_AUDIENCE ?? "" },
