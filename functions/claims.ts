@@ -27,7 +27,10 @@ export interface AuthplaneClaims {
   /** Role(s) of the user in the active org, comma-joined as Better Auth stores them. */
   role: string | null;
   permissions: Permissions;
-  /** The Better Auth session the token was minted from (revocation by session). */
+  /**
+   * The Better Auth session the token was minted from; the revocation feed lists ended
+   * sessions by this id. Optional only because tokens minted before it existed lack it.
+   */
   sid?: string;
 }
 
