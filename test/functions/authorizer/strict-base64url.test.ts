@@ -71,6 +71,13 @@ describe("strict base64url segments", () => {
     expect(await reasonFor(forged)).toEqual({ reason: DENY.base64url, field: "header" });
   });
 
+  it("non-ASCII claims (inside the base64url) still decode as UTF-8", async () => {
+    const { claims } = await import("./support.js");
+    const token = await sign(key, claims({ email: "zoë.😀@example.test" }));
+    const authorizer = createAuthorizer(testConfig([key.jwk]), { log: () => {} });
+    expect(await authorizer.handle(httpEvent(`Bearer ${token}`))).toMatchObject({ isAuthorized: true, context: { email: "zoë.😀@example.test" } });
+  });
+
   it("a malformed token never reaches the JWKS, even with an unknown kid", async () => {
     const server = await jwksServer(() => ({ keys: [key.jwk] }));
     try {
