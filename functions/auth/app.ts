@@ -9,6 +9,7 @@ import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
 import { withClientIp } from "./client-ip.js";
+import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
@@ -46,6 +47,9 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     "/",
     wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
   );
+
+  // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
+  app.route("/", oidcRoutes(config, authFor));
 
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.

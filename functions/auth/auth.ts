@@ -16,6 +16,7 @@ import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
+import { oidcProviderPlugins } from "./oidc-provider.js";
 import { resolveOrgClaims } from "./org-claims.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
@@ -155,6 +156,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         // A JWT is minted on request (/token), not on every session read.
         disableSettingJwtHeader: true,
       }),
+      // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
+      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { inTransaction } from "../db.js";
 import { AppsError, canonicalPermissions, type AppDefinition } from "./definition.js";
+import { applyOidcClient } from "./oidc-clients.js";
 
 type Db = pg.PoolClient;
 
@@ -68,6 +69,7 @@ export function applyApps(pool: pg.Pool, apps: AppDefinition[], { dryRun = false
           await db.query(`DELETE FROM "organizationRole" WHERE "organizationId" = $1 AND role = $2`, [org.id, role]);
           changes.push(`removed role ${app.slug}/${role}`);
         }
+        changes.push(...(await applyOidcClient(db, app, org.id, { dryRun })));
       }
       return changes;
     },
