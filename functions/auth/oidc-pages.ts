@@ -138,6 +138,18 @@ export function oidcRoutes(config: AuthConfig, authFor: (req: Request) => Auth):
   routes.use("/.well-known/openid-configuration", hostGuard(config));
   routes.use("/.well-known/oauth-authorization-server", hostGuard(config));
   routes.use("/oidc/*", hostGuard(config));
+  // The plugin's logout confirmation page sends `form-action 'self'`, which (in Chromium) also
+  // blocks the redirect its own confirm POST answers with: the registered post-logout URI on the
+  // tool's origin. Allow exactly that origin; the plugin redirects only to a registered URI.
+  routes.use("/api/auth/oauth2/end-session", async (c, next) => {
+    await next();
+    const csp = c.res.headers.get("content-security-policy");
+    const target = c.req.query("post_logout_redirect_uri");
+    if (!csp?.includes("form-action 'self'") || !target || !URL.canParse(target)) return;
+    const origin = new URL(target).origin;
+    if (!/^https?:\/\/[a-z0-9.:[\]-]+$/i.test(origin)) return;
+    c.res.headers.set("content-security-policy", csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
+  });
   // The issuer has no path, so RFC 8414 / OIDC Discovery put both documents at the root.
   routes.get("/.well-known/openid-configuration", (c) => oauthProviderOpenIdConfigMetadata(authFor(c.req.raw))(c.req.raw));
   routes.get("/.well-known/oauth-authorization-server", (c) => oauthProviderAuthServerMetadata(authFor(c.req.raw))(c.req.raw));

@@ -22,7 +22,7 @@ import { runApps } from "../../../ops/apps.js";
 import { addVirtualAuthenticator, launchChromium } from "../../support/chromium.js";
 import { freshDatabaseUrl } from "../../support/database.js";
 import { freePort } from "../../support/postgres.js";
-import { GRAFANA_CALLBACK, WIKI_CALLBACK } from "./support.js";
+import { GRAFANA_CALLBACK, GRAFANA_LOGOUT, WIKI_CALLBACK } from "./support.js";
 
 const DOMAIN = "authplane.test";
 const EMAIL = "grace@example.org";
@@ -77,7 +77,7 @@ describe("signing in to a tool through authplane's provider with a passkey, in C
     page = await (await browser.newContext()).newPage();
     await addVirtualAuthenticator(page);
     // The tools' callbacks: record where the browser lands, answer with a blank page.
-    for (const callback of [GRAFANA_CALLBACK, WIKI_CALLBACK]) {
+    for (const callback of [GRAFANA_CALLBACK, WIKI_CALLBACK, GRAFANA_LOGOUT]) {
       await page.route(`${callback}**`, (route) => {
         callbacks.push(route.request().url());
         return route.fulfill({ status: 200, contentType: "text/html", body: "<p>callback</p>" });
@@ -148,5 +148,19 @@ describe("signing in to a tool through authplane's provider with a passkey, in C
     const callback = await landed(WIKI_CALLBACK);
     const tokens = await oidc.authorizationCodeGrant(wiki, callback, checks);
     expect(tokens.claims()).toMatchObject({ aud: "team-wiki", email: EMAIL, org_slug: "wiki", role: "author" });
+  });
+
+  it("Grafana's sign-out (end-session without an id_token_hint) asks to confirm, ends the session and returns to Grafana", async () => {
+    const end = oidc.buildEndSessionUrl(grafana, { post_logout_redirect_uri: GRAFANA_LOGOUT });
+    await page.goto(end.toString());
+    await page.click("button[value=confirm]");
+    await page.waitForURL((u) => u.toString().startsWith(GRAFANA_LOGOUT));
+    await page.goto(`${authUrl}/oidc/sign-in`);
+    const session = await page.evaluate(async () => (await fetch("/api/auth/get-session")).json());
+    expect(session).toBeNull();
+    // And the next sign-in to a tool asks for the passkey again.
+    const { url } = await start(grafana, GRAFANA_CALLBACK);
+    await page.goto(url.toString());
+    expect(new URL(page.url()).pathname).toBe("/oidc/sign-in");
   });
 });
