@@ -82,7 +82,7 @@ cost: node_modules ## monthly cost of ENV=x idle and per million requests, from 
 	@npx tsx scripts/cost.ts --env "$(ENV)" --outdir .tmp/cost-synth
 
 .PHONY: module
-module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/
+module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/ and its release zip
 	npx tsx infra/export-authorizer-module.ts
 
 .PHONY: migrate
