@@ -38,12 +38,14 @@ export interface Platform {
   appUrls: Record<string, string>;
   tls: LocalTls;
   databaseUrl: string;
+  /** What the apps' proxies sign forwarded headers with (PROXY_SECRET). */
+  proxySecret: string;
   stop(): Promise<void>;
 }
 
 /** The secret survives restarts so sessions and the JWT signing keys (encrypted with it) do too. */
-function devSecret(stateDir: string): string {
-  const file = join(stateDir, "auth-secret");
+function devSecret(stateDir: string, name = "auth-secret"): string {
+  const file = join(stateDir, name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
@@ -96,6 +98,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     JWT_ISSUER: `https://auth.${domain}`,
     JWT_AUDIENCE: "authplane-local",
     TRUST_PROXY_HEADERS: "true",
+    // The demo apps' proxies sign what they forward with it (functions/proxy).
+    PROXY_SECRET: devSecret(stateDir, "proxy-secret"),
     EMAIL_PASSWORD_ENABLED: "true",
     // Single sign-on across the demo apps: the session cookie is on the parent domain.
     COOKIE_DOMAIN: domain,
@@ -109,7 +113,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const auth = await startServer(config, { port: authPort, auth: createAuth(config, { pool: authPool }) });
   const servers: Server[] = [];
   for (const [slug, port] of Object.entries(apps)) {
-    const app = demoApp({ slug, authServiceUrl: auth.url, rpId: domain, pool });
+    const app = demoApp({ slug, authServiceUrl: auth.url, rpId: domain, pool, proxySecret: config.proxySecrets[0]! });
     const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1", createServer, serverOptions: { key: tls.key, cert: tls.cert } }) as Server;
     if (!server.listening) await new Promise((r) => server.once("listening", r));
     servers.push(server);
@@ -120,6 +124,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     appUrls,
     tls,
     databaseUrl: db.url,
+    proxySecret: config.proxySecrets[0]!,
     stop: async () => {
       for (const s of servers) {
         s.closeAllConnections();
