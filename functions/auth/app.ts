@@ -15,6 +15,7 @@ import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
 import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
+import { authMetrics } from "./metrics.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
@@ -57,9 +58,14 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
 
+  app.use("/api/auth/*", authMetrics());
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
   app.use("/api/auth/*", spaCors({ origins: config.trustedOrigins }));
