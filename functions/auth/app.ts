@@ -16,6 +16,7 @@ import { serverErrorLog } from "./error-log.js";
 import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
 import { authMetrics } from "./metrics.js";
+import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
@@ -66,6 +67,9 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   );
 
   app.use("/api/auth/*", authMetrics());
+  // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
+  app.route("/", oidcRoutes(config, authFor));
+
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
   app.use("/api/auth/*", spaCors({ origins: config.trustedOrigins }));
