@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
 import pg from "pg";
+import { writeAppBinding } from "../functions/auth/app-origin.js";
 import { createAuth, createPool } from "../functions/auth/auth.js";
 import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
@@ -60,9 +61,11 @@ async function databaseFor(opts: PlatformOptions, stateDir: string): Promise<{ u
 }
 
 /** Each demo app is an organization with one `user` role (the dev page joins people to it). */
-async function seedApps(pool: pg.Pool, slugs: string[]): Promise<void> {
-  for (const slug of slugs) {
+async function seedApps(pool: pg.Pool, appUrls: Record<string, string>): Promise<void> {
+  for (const [slug, url] of Object.entries(appUrls)) {
     await pool.query(`INSERT INTO "organization" (id, name, slug, "createdAt") VALUES ($1, $1, $1, now()) ON CONFLICT (slug) DO NOTHING`, [slug]);
+    // Its origin, as `apps apply` stores it: tokens minted on this app carry this app.
+    await pool.query(`UPDATE "organization" SET metadata = $2 WHERE slug = $1`, [slug, writeAppBinding(null, { origins: [url], nativeClientIds: [] })]);
     const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "organization" WHERE slug = $1`, [slug]);
     await pool.query(
       `INSERT INTO "organizationRole" (id, "organizationId", role, permission, "createdAt")
@@ -98,10 +101,12 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     // The demo apps' proxies sign what they forward with it (functions/proxy).
     PROXY_SECRET: devSecret(stateDir, "proxy-secret"),
     EMAIL_PASSWORD_ENABLED: "true",
+    // Single sign-on across the demo apps: the session cookie is on the parent domain.
+    COOKIE_DOMAIN: domain,
   });
   await migrate(config);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  await seedApps(pool, Object.keys(apps));
+  await seedApps(pool, appUrls);
 
   // The platform owns the service's pool so Ctrl-C can close it before PostgreSQL stops.
   const authPool = createPool(config);

@@ -13,8 +13,10 @@ import { withClientIp } from "./client-ip.js";
 import { accountLimit } from "./account-limit.js";
 import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
+import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
 import { effectiveHost } from "./request-origin.js";
+import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -27,29 +29,32 @@ export interface CreateAppOptions {
  * request host so each app gets passkeys for its own host. The host set is bounded by the
  * host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, given?: Auth): (req: Request) => Auth {
+function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
   if (given || config.passkey.rpId) {
     const auth = given ?? createAuth(config);
-    return () => auth;
+    return { authFor: () => auth, pool: auth.options.database };
   }
   const pool = createPool(config);
   const byRpId = new Map<string, Auth>();
-  return (req) => {
+  const authFor = (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
     let auth = byRpId.get(rpId);
     if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
     return auth;
   };
+  return { authFor, pool };
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const authFor = authResolver(config, options.auth);
+  const { authFor, pool } = authResolver(config, options.auth);
   const app = new Hono();
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());
   app.use("*", dbFaultGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Contract 3: polled by every authorizer; outside /api/auth/* so Better Auth never routes it.
+  app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
     wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
@@ -68,7 +73,9 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
   // per-client limits stay on); state in the service's own database.
   app.use("/api/auth/*", accountLimit({ db: async (c) => (await authFor(c.req.raw).$context).options.database as pg.Pool }));
-  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(withClientIp(c.req.raw, config)));
+  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
+  const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
+  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {

@@ -3,8 +3,12 @@
  * fetched once per instance, all in parallel (one round trip of latency, not three), and turned
  * into the same variables a local run sets by hand. Errors name the ARN and the field, never a
  * value.
+ *
+ * The AWS SDK is imported on first use only: it costs 50-80 ms to load in a fresh process and
+ * is needed once, and not at all without ARNs (local, tests, containers). `preloadSecretsClient`
+ * lets a cold start begin that import while it loads the rest of the service.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** The variables holding secret ARNs, and the JSON each secret must contain. */
 export const SECRET_ARN_VARS = ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN", "DB_SECRET_ARN", "PROXY_SECRET_ARN"] as const;
@@ -21,8 +25,25 @@ export class SecretError extends Error {
   override name = "SecretError";
 }
 
+type Sdk = typeof import("@aws-sdk/client-secrets-manager");
+
+let sdk: Promise<Sdk> | undefined;
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Start loading the AWS SDK (once); resolves when it is loaded. */
+export function preloadSecretsClient(): Promise<Sdk> {
+  sdk ??= import("@aws-sdk/client-secrets-manager").catch((err: unknown) => {
+    sdk = undefined;
+    throw err;
+  });
+  return sdk;
+}
+
+/** True when this environment names secrets to fetch (and so needs the AWS SDK). */
+export function needsSecrets(env: Record<string, string | undefined>): boolean {
+  return SECRET_ARN_VARS.some((name) => env[name]);
+}
 
 /** Forget fetched values (tests; a rotated secret is picked up by the next instance anyway). */
 export function resetSecretCache(): void {
@@ -33,9 +54,11 @@ export function resetSecretCache(): void {
 function fetchJson(variable: ArnVar, arn: string): Promise<Record<string, unknown>> {
   let pending = cache.get(arn);
   if (!pending) {
-    client ??= new SecretsManagerClient({});
-    pending = client
-      .send(new GetSecretValueCommand({ SecretId: arn }))
+    pending = preloadSecretsClient()
+      .then(({ GetSecretValueCommand, SecretsManagerClient }) => {
+        client ??= new SecretsManagerClient({});
+        return client.send(new GetSecretValueCommand({ SecretId: arn }));
+      })
       .then((out) => {
         if (!out.SecretString) throw new SecretError(`${variable}: secret ${arn} has no string value; put ${SECRET_SHAPES[variable]}`);
         try {
