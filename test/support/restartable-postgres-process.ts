@@ -35,7 +35,10 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   queue = queue.then(async () => {
     if (line === "stop") await server.stop();
     else if (line === "start") await server.start();
-    else return say({ error: `unknown command ${line}` });
+    else {
+      say({ error: `unknown command ${line}` });
+      return;
+    }
     say({ ok: line });
   });
 });
