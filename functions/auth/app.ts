@@ -82,7 +82,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.use("/api/auth/*", inputGuard());
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
   // per-client limits stay on); state in the service's own database.
-  app.use("/api/auth/*", accountLimit({ db: async (c) => (await authFor(c.req.raw).$context).options.database as pg.Pool }));
+  app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool }));
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
   app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
