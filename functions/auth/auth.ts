@@ -5,6 +5,7 @@
 import { passkey } from "@better-auth/passkey";
 import { betterAuth, type BetterAuthOptions } from "better-auth";
 // Deep imports: the plugins barrel would pull every Better Auth plugin into the bundle.
+import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
 import { organization } from "better-auth/plugins/organization";
 import { createAccessControl } from "better-auth/plugins/access";
@@ -13,9 +14,13 @@ import pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
 import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
+import { instrumentPool } from "./db-faults.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
+import { tokenOrganizationResolver } from "./app-origin.js";
 import { resolveOrgClaims } from "./org-claims.js";
+import { sessionRevocations } from "./revocations.js";
+import { noSelectionChangeOnGet } from "./safe-methods.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
@@ -27,6 +32,9 @@ export const KEY_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** Sessions last a week and slide daily; JWTs minted from them last 15 minutes. */
 const SESSION_SECONDS = 7 * 24 * 3600;
+
+/** What a blocked (offboarded) person sees on every sign-in attempt (error code BANNED_USER). */
+export const BANNED_MESSAGE = "This account is blocked from signing in (offboarded). Ask an administrator to reinstate it.";
 
 export function createPool(config: AuthConfig): pg.Pool {
   const db = config.database;
@@ -52,10 +60,9 @@ export function createPool(config: AuthConfig): pg.Pool {
           ssl: db.ssl ? { rejectUnauthorized: true } : false,
           ...common,
         });
-  // An idle connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart)
-  // must not crash the process; the pool replaces it on the next query.
-  pool.on("error", (err) => console.error(JSON.stringify({ level: "warn", msg: "idle database connection lost", error: err.message })));
-  return pool;
+  // A connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart), idle
+  // or checked out, must not crash the process; requests it fails answer 503 (db-faults.ts).
+  return instrumentPool(pool);
 }
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
@@ -76,6 +83,10 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
   const secure = config.baseURL.startsWith("https:") || config.trustedOrigins.every((o) => o.startsWith("https:"));
   const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
   const google = config.google;
+  const tokenOrganization = tokenOrganizationResolver(pool, config);
+  // Only for the ban: operators block and reinstate people with `npm run apps` (their own SQL),
+  // so none of the plugin's HTTP endpoints is served, whatever role a user might hold.
+  const userBan = admin({ defaultRole: "user", bannedUserMessage: BANNED_MESSAGE });
   return {
     appName: config.passkey.rpName,
     // One host: a plain string, so Better Auth skips per-request base URL resolution.
@@ -86,6 +97,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
     secondaryStorage: redis,
     trustedOrigins: [...new Set([config.baseURL, ...config.trustedOrigins])],
     telemetry: { enabled: false },
+    disabledPaths: Object.values(userBan.endpoints).map((e) => e.path),
     session: {
       expiresIn: SESSION_SECONDS,
       updateAge: 24 * 3600,
@@ -153,9 +165,11 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
           issuer: config.jwt.issuer,
           audience: config.jwt.audience,
           expirationTime: `${JWT_TTL_SECONDS}s`,
+          // The app comes from the request when it names one (app-origin.ts), else the session.
           definePayload: async ({ user, session }) => ({
             email: user.email,
-            ...(await resolveOrgClaims(pool, user.id, session.activeOrganizationId as string | null | undefined)),
+            sid: session.id,
+            ...(await resolveOrgClaims(pool, user.id, await tokenOrganization(session.activeOrganizationId as string | null | undefined))),
           }),
         },
         // A JWT is minted on request (/token), not on every session read.
@@ -167,6 +181,9 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
       nativeApp({ callbacks: config.nativeAppCallbacks }),
+      userBan,
+      sessionRevocations(pool),
+      noSelectionChangeOnGet(),
     ],
   } satisfies BetterAuthOptions;
 }
