@@ -12,7 +12,7 @@ import { authOptions, createPool, type Auth } from "../../../functions/auth/auth
 import { configFromEnv } from "../../../functions/auth/config.js";
 import { READ_ONLY_RATE_RULES, routerOnceOf, staticBaseURL } from "../../../functions/auth/hot-path.js";
 import { migrate } from "../../../functions/auth/migrate.js";
-import { APP_ONE, APP_TWO, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, APP_TWO, AUTH_URL, Browser, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 /** Every query any pg client in this process sends, while recording. */
 const sent: string[] = [];
@@ -137,7 +137,7 @@ describe("Better Auth's router, built once per base URL", () => {
   afterAll(() => pool.end());
 
   const viaApp = (origin: string, path: string) =>
-    app.request(`${AUTH_URL}${path}`, { headers: { origin, "x-forwarded-host": new URL(origin).host, "x-forwarded-proto": "https", "x-forwarded-for": "10.9.0.1" } });
+    app.request(`${AUTH_URL}${path}`, { headers: { origin, ...proxiedHeaders(origin, "10.9.0.1") } });
 
   it("Better Auth 1.7.6 itself rebuilds the router on every request (the upstream behaviour this works around)", async () => {
     const request = () => auth.handler(new Request(`${AUTH_URL}/api/auth/probe-base-url`, { headers: { origin: AUTH_URL } }));
@@ -171,7 +171,7 @@ describe("Better Auth's router, built once per base URL", () => {
     await viaApp(APP_ONE, "/api/auth/probe-base-url"); // make sure APP_ONE's router is cached
     const res = await app.request(`${AUTH_URL}/api/auth/sign-out`, {
       method: "POST",
-      headers: { origin: "https://evil.example", "x-forwarded-host": new URL(APP_ONE).host, "x-forwarded-proto": "https", "content-type": "application/json", cookie: "better-auth.session_token=x.y" },
+      headers: { origin: "https://evil.example", ...proxiedHeaders(APP_ONE, "10.9.0.1"), "content-type": "application/json", cookie: "better-auth.session_token=x.y" },
       body: "{}",
     });
     expect(res.status).toBe(403);
