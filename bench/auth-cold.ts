@@ -28,9 +28,11 @@ import { migrate } from "../functions/auth/migrate.js";
 import { buildFunction, FUNCTIONS } from "../functions/build.js";
 import { createDatabase } from "../test/support/postgres.js";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, help: { type: "boolean", short: "h", default: false } } });
+const { values } = parseArgs({
+  options: { runs: { type: "string", default: "9" }, profile: { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+});
 if (values.help) {
-  console.log("usage: npm run bench:auth-cold [-- --runs 9]\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle to DIR.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -74,8 +76,8 @@ if (res.statusCode !== 200 || !String(res.body).includes(${JSON.stringify(expect
 console.log(JSON.stringify({ import_ms: t1 - t0, first_event_ms: t2 - t0 }));
 process.exit(0);`;
 
-function probe(script: string, env: Env): Record<string, number> {
-  const stdout = execFileSync(node, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
+function probe(script: string, env: Env, flags: string[] = []): Record<string, number> {
+  const stdout = execFileSync(node, [...flags, "--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
@@ -173,6 +175,7 @@ const samples: Record<keyof typeof dirs, { init: Sample[]; event: Sample[] }> = 
 };
 // Warm the OS page cache for every bundle before timing.
 for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
+if (values.profile) probe(EVENT_PROBE(url(dirs.ours), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile]);
 for (let i = 0; i < runs; i++) {
   // Alternate so drift on a shared machine hits each alike.
   for (const name of ["ours", "naive", "minimal"] as const) {
