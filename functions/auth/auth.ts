@@ -18,6 +18,7 @@ import { instrumentPool } from "./db-faults.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { tokenOrganizationResolver } from "./app-origin.js";
+import { oidcProviderPlugins } from "./oidc-provider.js";
 import { resolveOrgClaims } from "./org-claims.js";
 import { sessionRevocations } from "./revocations.js";
 import { noSelectionChangeOnGet } from "./safe-methods.js";
@@ -177,6 +178,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         // A JWT is minted on request (/token), not on every session read.
         disableSettingJwtHeader: true,
       }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
+      // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
+      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,
