@@ -28,8 +28,6 @@ export interface ParsedJws {
   signature: Buffer;
 }
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /** True when `segment` is the one canonical base64url spelling of its bytes. */
 export function isCanonicalBase64url(segment: string): boolean {
   return Buffer.from(segment, "base64url").toString("base64url") === segment;
@@ -48,12 +46,17 @@ export function decodeBase64urlStrict(segment: string): Buffer | undefined {
   return bytes.length === (n * 3) >>> 2 ? bytes : undefined;
 }
 
-/** True when the last character of a strict base64url segment carries no stray unused bits. */
+/**
+ * True when the last character of a strict base64url segment carries no stray unused bits: its
+ * value's low 4 (n ≡ 2 mod 4) or 2 (n ≡ 3) bits are zero.
+ */
 function noStrayBits(segment: string): boolean {
   const rest = segment.length & 3;
   if (rest === 0) return true;
-  const last = ALPHABET.indexOf(segment[segment.length - 1]!);
-  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+  const c = segment.charCodeAt(segment.length - 1);
+  // A–Z 0–25, a–z 26–51, 0–9 52–61, "-" 62, "_" 63 (the segment is known to be in the alphabet)
+  const value = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 45 ? 62 : 63;
+  return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /** Which segment holds character `index`, for the deny's field. */

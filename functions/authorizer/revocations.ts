@@ -118,13 +118,15 @@ export class RevocationFeed {
   }
 }
 
+/** id → revoked_at (unix seconds); throws naming the field when it is not that. */
 function entries(value: unknown, field: string): Map<string, number> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`revocation feed: ${field} is not an object`);
   const map = new Map<string, number>();
-  for (const [id, at] of Object.entries(value)) {
-    if (typeof at !== "number" || !Number.isFinite(at)) throw new Error(`revocation feed: ${field} holds a non-numeric time`);
-    map.set(id, at);
+  const ok = typeof value === "object" && value !== null && !Array.isArray(value);
+  for (const [id, at] of ok ? Object.entries(value) : []) {
+    if (!Number.isFinite(at)) throw new Error(`revocation feed: malformed ${field}`);
+    map.set(id, at as number);
   }
+  if (!ok) throw new Error(`revocation feed: malformed ${field}`);
   return map;
 }
 
