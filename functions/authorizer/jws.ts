@@ -55,7 +55,7 @@ function noStrayBits(segment: string): boolean {
   if (rest === 0) return true;
   const c = segment.charCodeAt(segment.length - 1);
   // A–Z 0–25, a–z 26–51, 0–9 52–61, "-" 62, "_" 63 (the segment is known to be in the alphabet)
-  const value = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : c === 45 ? 62 : 63;
+  const value = c >= 97 ? c - 71 : c === 95 ? 63 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : 62;
   return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
