@@ -15,6 +15,8 @@ import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
 import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
+import { authMetrics } from "./metrics.js";
+import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
@@ -57,8 +59,16 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
+
+  app.use("/api/auth/*", authMetrics());
+  // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
+  app.route("/", oidcRoutes(config, authFor));
 
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.

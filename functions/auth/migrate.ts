@@ -22,6 +22,7 @@ import { authOptions, createPool } from "./auth.js";
 import { parseConfig, type AuthConfig, type Env } from "./config.js";
 import { OWN_TABLES } from "./own-tables.js";
 import { fetchSecretEnv } from "./secrets.js";
+import { grantServiceRole, serviceRoleStatements } from "./service-role.js";
 
 export interface MigrationResult {
   created: string[];
@@ -72,6 +73,11 @@ export async function migrate(config: AuthConfig, { dryRun = false, actor }: Mig
       if (result.created.length || result.altered.length) {
         await recordAudit(pool, { action: "migrate.schema", actor: actor ?? defaultActor(), outcome: "success", detail: { created: result.created, altered: result.altered } });
       }
+    }
+    // The service's own login role (DB_SERVICE_ROLE, the migrate function only), after every table exists.
+    if (config.databaseServiceRole) {
+      if (dryRun) result.sql += serviceRoleStatements(config.databaseServiceRole).map((s) => `${s};\n`).join("");
+      else await grantServiceRole(pool, config.databaseServiceRole);
     }
     return result;
   } finally {
