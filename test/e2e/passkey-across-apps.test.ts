@@ -134,7 +134,7 @@ describe("passkeys across apps in Chromium", () => {
 
   it("lists, renames and deletes passkeys", async () => {
     // A second passkey from a second authenticator (another device).
-    await addSecurityKey(page);
+    const key = await addSecurityKey(page);
     expect(await click(page, "#register-passkey")).toMatchObject({ outcome: "ok" });
     const rows = page.locator("#passkeys tr[data-passkey-id]");
     await expect.poll(() => rows.count()).toBe(2);
@@ -160,6 +160,8 @@ describe("passkeys across apps in Chromium", () => {
     expect(await page.textContent("#passkeys .delete-warning")).toContain("Last passkey: afterwards you sign in with your password");
     await page.click("#passkeys button.delete-cancel");
     await expect.poll(() => rows.count()).toBe(1);
+    // The security key still holds the deleted credential; unplug it.
+    await key.remove();
   });
 
   it("refuses to delete the only way in", async () => {
@@ -173,8 +175,22 @@ describe("passkeys across apps in Chromium", () => {
     await shot(page, "passkeys-last-way-in-refused");
   });
 
-  it("refuses a look-alike app outside the allowlist, even on the same parent domain", async () => {
+  it("a blocked account is told so in a sentence", async () => {
     await click(page, "#sign-out");
+    const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
+    await pool.query(`UPDATE "user" SET banned = true WHERE email = $1`, [EMAIL]);
+    try {
+      await open(page, platform.appUrls["app-one"]!);
+      expect(await click(page, "#sign-in-passkey")).toEqual({ action: "sign-in-passkey", outcome: "error", message: "This account is blocked. Ask your administrator to reinstate it." });
+      expect(await whoami(page)).toBe("signed out");
+      await shot(page, "blocked-account");
+    } finally {
+      await pool.query(`UPDATE "user" SET banned = false WHERE email = $1`, [EMAIL]);
+      await pool.end();
+    }
+  });
+
+  it("refuses a look-alike app outside the allowlist, even on the same parent domain", async () => {
     await open(page, rogueUrl);
     const refused = page.waitForResponse((r) => r.url().includes("/api/auth/passkey/"));
     const result = await click(page, "#sign-in-passkey");
