@@ -36,7 +36,7 @@ const domain = values.domain;
 const google =
   process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET } : undefined;
 
-const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google }).catch((err: Error) => {
+const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google, gatewayPort: 3003, rpOriginPort: 3443, googlePort: 4001 }).catch((err: Error) => {
   // A known failure is one line saying what to do, not a stack trace.
   console.error(`\nmake dev could not start: ${err instanceof PortBusyError ? err.message : err.message || String(err)}\n`);
   process.exit(err instanceof PortBusyError ? 3 : 1);
