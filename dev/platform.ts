@@ -315,6 +315,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         apps: directory,
         google: google.kind === "local" ? "local stand-in" : "Google",
         related: relatedOrigins.includes(appUrls[a.slug]!),
+        emailPassword: config.emailPassword,
         proxySecret: config.proxySecrets[0]!,
       });
       servers.push(await listenHttps(app.fetch, a.port, tls, a.slug));

@@ -55,7 +55,7 @@ ${Object.entries(platform.appUrls)
   ${pad("demo APIs")} ${Object.values(platform.apiUrls).join("  ")}   (local API gateway + the real authorizer)
   ${pad("RP ID origin")} ${platform.rpOriginUrl}/.well-known/webauthn
   ${pad("Google")} ${platform.google.kind === "local" ? `${platform.google.issuer}   (local stand-in with a consent page; set GOOGLE_CLIENT_ID/SECRET for the real one)` : "accounts.google.com (GOOGLE_CLIENT_ID)"}
-  ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}: DATABASE_URL=$(cat ${platform.databaseUrlFile}) npm run apps -- …)` : ""}
+  ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}; npm run apps and the other CLIs use it when DATABASE_URL is unset)` : ""}
 
 One-time setup so the browser reaches and trusts the apps:
   1. map the names to this machine:   echo "127.0.0.1 ${hosts.join(" ")}" | sudo tee -a /etc/hosts

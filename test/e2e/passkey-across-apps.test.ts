@@ -175,8 +175,32 @@ describe("passkeys across apps in Chromium", () => {
     await shot(page, "passkeys-last-way-in-refused");
   });
 
+  it("a passkey the service no longer knows is explained, not reported as a code", async () => {
+    // Another device (its own tab, one security key only) registers a passkey …
+    const other = await page.context().newPage();
+    try {
+      await addSecurityKey(other);
+      await open(other, platform.appUrls["app-one"]!);
+      expect(await whoami(other)).toBe(EMAIL);
+      expect(await click(other, "#register-passkey")).toMatchObject({ outcome: "ok" });
+      // … which the service then forgets (deleted elsewhere), while the key still holds it.
+      const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
+      await pool.query(`DELETE FROM "passkey" WHERE id = (SELECT id FROM "passkey" ORDER BY "createdAt" DESC LIMIT 1)`);
+      await pool.end();
+      await click(other, "#sign-out");
+      expect(await click(other, "#sign-in-passkey")).toEqual({
+        action: "sign-in-passkey",
+        outcome: "error",
+        message: "This device offered a passkey the service does not know (it may have been deleted). Sign in another way, then add a new passkey.",
+      });
+      expect(await whoami(other)).toBe("signed out");
+      await shot(other, "unknown-passkey");
+    } finally {
+      await other.close();
+    }
+  });
+
   it("a blocked account is told so in a sentence", async () => {
-    await click(page, "#sign-out");
     const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
     await pool.query(`UPDATE "user" SET banned = true WHERE email = $1`, [EMAIL]);
     try {
