@@ -34,11 +34,13 @@ export interface DemoAppOptions {
   authServiceUrl: string;
   rpId: string;
   pool: pg.Pool;
+  /** The auth service's PROXY_SECRET: the proxy signs what it forwards with it. */
+  proxySecret: string;
 }
 
-export function demoApp({ slug, authServiceUrl, rpId, pool }: DemoAppOptions): Hono {
+export function demoApp({ slug, authServiceUrl, rpId, pool, proxySecret }: DemoAppOptions): Hono {
   const page = readFileSync(join(here, "public", "index.html"), "utf8").replaceAll("__APP__", slug).replaceAll("__RP_ID__", rpId);
-  const proxy = createAuthProxy({ authServiceUrl, clientIp: () => "127.0.0.1" });
+  const proxy = createAuthProxy({ authServiceUrl, secret: proxySecret, clientIp: () => "127.0.0.1" });
   const app = new Hono();
 
   app.get("/", (c) => c.html(page));

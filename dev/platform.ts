@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
 import pg from "pg";
+import { writeAppBinding } from "../functions/auth/app-origin.js";
 import { createAuth, createPool } from "../functions/auth/auth.js";
 import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
@@ -37,12 +38,14 @@ export interface Platform {
   appUrls: Record<string, string>;
   tls: LocalTls;
   databaseUrl: string;
+  /** What the apps' proxies sign forwarded headers with (PROXY_SECRET). */
+  proxySecret: string;
   stop(): Promise<void>;
 }
 
 /** The secret survives restarts so sessions and the JWT signing keys (encrypted with it) do too. */
-function devSecret(stateDir: string): string {
-  const file = join(stateDir, "auth-secret");
+function devSecret(stateDir: string, name = "auth-secret"): string {
+  const file = join(stateDir, name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString("base64"), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
 }
@@ -58,9 +61,11 @@ async function databaseFor(opts: PlatformOptions, stateDir: string): Promise<{ u
 }
 
 /** Each demo app is an organization with one `user` role (the dev page joins people to it). */
-async function seedApps(pool: pg.Pool, slugs: string[]): Promise<void> {
-  for (const slug of slugs) {
+async function seedApps(pool: pg.Pool, appUrls: Record<string, string>): Promise<void> {
+  for (const [slug, url] of Object.entries(appUrls)) {
     await pool.query(`INSERT INTO "organization" (id, name, slug, "createdAt") VALUES ($1, $1, $1, now()) ON CONFLICT (slug) DO NOTHING`, [slug]);
+    // Its origin, as `apps apply` stores it: tokens minted on this app carry this app.
+    await pool.query(`UPDATE "organization" SET metadata = $2 WHERE slug = $1`, [slug, writeAppBinding(null, { origins: [url], nativeClientIds: [] })]);
     const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "organization" WHERE slug = $1`, [slug]);
     await pool.query(
       `INSERT INTO "organizationRole" (id, "organizationId", role, permission, "createdAt")
@@ -93,18 +98,22 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     JWT_ISSUER: `https://auth.${domain}`,
     JWT_AUDIENCE: "authplane-local",
     TRUST_PROXY_HEADERS: "true",
+    // The demo apps' proxies sign what they forward with it (functions/proxy).
+    PROXY_SECRET: devSecret(stateDir, "proxy-secret"),
     EMAIL_PASSWORD_ENABLED: "true",
+    // Single sign-on across the demo apps: the session cookie is on the parent domain.
+    COOKIE_DOMAIN: domain,
   });
   await migrate(config);
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  await seedApps(pool, Object.keys(apps));
+  await seedApps(pool, appUrls);
 
   // The platform owns the service's pool so Ctrl-C can close it before PostgreSQL stops.
   const authPool = createPool(config);
   const auth = await startServer(config, { port: authPort, auth: createAuth(config, { pool: authPool }) });
   const servers: Server[] = [];
   for (const [slug, port] of Object.entries(apps)) {
-    const app = demoApp({ slug, authServiceUrl: auth.url, rpId: domain, pool });
+    const app = demoApp({ slug, authServiceUrl: auth.url, rpId: domain, pool, proxySecret: config.proxySecrets[0]! });
     const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1", createServer, serverOptions: { key: tls.key, cert: tls.cert } }) as Server;
     if (!server.listening) await new Promise((r) => server.once("listening", r));
     servers.push(server);
@@ -115,6 +124,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     appUrls,
     tls,
     databaseUrl: db.url,
+    proxySecret: config.proxySecrets[0]!,
     stop: async () => {
       for (const s of servers) {
         s.closeAllConnections();

@@ -5,7 +5,8 @@
  *   npm run apps -- grant   --app hiring --email a@x.org --role recruiter
  *   npm run apps -- revoke  --app hiring --email a@x.org [--role recruiter]
  *   npm run apps -- members --app hiring
- *   npm run apps -- offboard --email a@x.org [--delete-passkeys] [--dry-run]
+ *   npm run apps -- offboard --email a@x.org [--delete-passkeys] [--keep-sign-in] [--dry-run]
+ *   npm run apps -- reinstate --email a@x.org
  *
  * The database is DATABASE_URL (or --database-url); with REDIS_URL (several servers), offboard
  * also ends the sessions held in Redis.
@@ -15,7 +16,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { AppsError, loadApps } from "./apps/definition.js";
 import { forgetSessionsInRedis } from "./apps/redis-sessions.js";
-import { applyApps, grant, members, offboard, revoke } from "./apps/store.js";
+import { applyApps, grant, members, offboard, reinstate, revoke } from "./apps/store.js";
 
 const USAGE = `usage: npm run apps -- <command> [options]
 
@@ -24,7 +25,9 @@ commands
   grant      --app <slug> --email <email> --role <role>
   revoke     --app <slug> --email <email> [--role <role>]   (no role: remove from the app)
   members    --app <slug>
-  offboard   --email <email> [--delete-passkeys]            remove from every app, end all sessions
+  offboard   --email <email> [--delete-passkeys] [--keep-sign-in]
+             remove from every app, block sign-in, end all sessions
+  reinstate  --email <email>                                lift the sign-in block offboard set
 
 options
   --database-url <url>   default: DATABASE_URL
@@ -40,6 +43,7 @@ const OPTIONS = {
   "database-url": { type: "string" },
   "redis-url": { type: "string" },
   "delete-passkeys": { type: "boolean", default: false },
+  "keep-sign-in": { type: "boolean", default: false },
   "dry-run": { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -74,17 +78,20 @@ export async function runApps(argv: string[], env: Record<string, string | undef
       }
       case "offboard": {
         const email = need(v.email, "email", command);
-        const r = await offboard(pool, { email, deletePasskeys: v["delete-passkeys"], dryRun: v["dry-run"] });
+        const r = await offboard(pool, { email, deletePasskeys: v["delete-passkeys"], keepSignIn: v["keep-sign-in"], dryRun: v["dry-run"] });
         const redisUrl = v["redis-url"] ?? env.REDIS_URL;
         const redis = redisUrl && !v["dry-run"] ? await forgetSessionsInRedis(redisUrl, r.userId, r.sessionTokens) : 0;
         const verb = v["dry-run"] ? "would remove" : "removed";
         return [
           `${verb} ${r.email} from ${r.apps.length ? r.apps.join(", ") : "no apps"}`,
+          r.blocked ? `${v["dry-run"] ? "would block" : "blocked"} sign-in (undo with: apps reinstate --email ${r.email})` : "sign-in left open (--keep-sign-in)",
           `${v["dry-run"] ? "would end" : "ended"} ${r.sessionsRevoked} session(s)${redisUrl ? ` (and ${redis} Redis key(s))` : ""}: no new token can be minted`,
           v["delete-passkeys"] ? `${verb} ${r.passkeysDeleted} passkey(s)` : "passkeys kept (add --delete-passkeys to remove them)",
-          "tokens already issued stay valid until they expire (at most 15 minutes)",
+          "tokens already issued are refused once the authorizers' revocation feed refreshes (within a minute by default)",
         ];
       }
+      case "reinstate":
+        return [await reinstate(pool, { email: need(v.email, "email", command) })];
       default:
         throw new AppsError(`unknown command "${command}"\n\n${USAGE}`);
     }

@@ -19,7 +19,7 @@ export function authEnvironment(
     TRUSTED_ORIGINS: env.trustedOrigins.join(","),
     PASSKEY_RP_NAME: env.passkeyRpName,
     ALLOWED_RP_IDS: env.allowedRpIds.join(","),
-    // The apps' /api/auth/* proxies set X-Forwarded-Host/Proto (functions/proxy).
+    // The apps' /api/auth/* proxies set X-Forwarded-Host/Proto (functions/proxy), signed with PROXY_SECRET_ARN.
     TRUST_PROXY_HEADERS: "true",
     JWT_ISSUER: refs.url,
     JWT_AUDIENCE: env.jwtAudience,
@@ -29,6 +29,7 @@ export function authEnvironment(
     AUTH_SECRET_ARN: refs.secrets.authSecretArn,
     GOOGLE_OAUTH_SECRET_ARN: refs.secrets.googleOAuthSecretArn,
     DB_SECRET_ARN: refs.database.masterUserSecretArn,
+    PROXY_SECRET_ARN: refs.secrets.proxySecretArn,
   };
   if (env.passkeyRpId) vars.PASSKEY_RP_ID = env.passkeyRpId;
   if (env.cookieDomain) vars.COOKIE_DOMAIN = env.cookieDomain;
@@ -50,7 +51,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
     subnetIds: network.privateSubnetIds,
     securityGroupIds: [database.clientSecurityGroupId],
     environment: authEnvironment(env, { url: knownUrl, database, secrets }),
-    secretArns: [secrets.authSecretArn, secrets.googleOAuthSecretArn, database.masterUserSecretArn],
+    secretArns: [secrets.authSecretArn, secrets.googleOAuthSecretArn, database.masterUserSecretArn, secrets.proxySecretArn],
     logRetentionDays: env.logRetentionDays,
     domain,
   });
@@ -60,6 +61,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   new TerraformOutput(stack, "function_name", { value: service.functionName });
   new TerraformOutput(stack, "auth_secret_arn", { value: secrets.authSecretArn, description: 'put-secret-value {"secret":"..."}' });
   new TerraformOutput(stack, "google_oauth_secret_arn", { value: secrets.googleOAuthSecretArn, description: 'put-secret-value {"clientId":"...","clientSecret":"..."}' });
+  new TerraformOutput(stack, "proxy_secret_arn", { value: secrets.proxySecretArn, description: 'put-secret-value {"secret":"..."}; give the apps\' proxies the same value' });
   return { stack, secrets, service };
 }
 

@@ -82,8 +82,13 @@ export const AuthConfigSchema = z
       })
       .optional(),
     emailPassword: z.boolean().default(false),
-    /** Honour X-Forwarded-Host/Proto (the app proxies set them). Off: only the request's own host counts. */
+    /**
+     * Honour X-Forwarded-Host/Proto and the client address from app proxies that sign them with
+     * one of `proxySecrets`. Off: only the request's own host and transport peer count.
+     */
     trustProxyHeaders: z.boolean().default(false),
+    /** Secrets app proxies sign forwarded headers with (current first; more during a rotation). */
+    proxySecrets: z.array(secretValue).default([]),
     /** Better Auth's schema check at start-up; off on Lambda, where migrations run at deploy. */
     validateSchema: z.boolean().default(true),
     /** Largest request body accepted, in bytes. */
@@ -103,6 +108,13 @@ export const AuthConfigSchema = z
           message: `${o} is outside ALLOWED_RP_IDS (${c.allowedRpIds.join(", ")}); add its parent domain there or remove it`,
         });
       }
+    }
+    if (c.trustProxyHeaders && c.proxySecrets.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["proxySecrets"],
+        message: "TRUST_PROXY_HEADERS needs the secret app proxies sign with (e.g. `openssl rand -base64 32`); an unsigned forwarded header proves nothing",
+      });
     }
     if (c.passkey.rpId && !c.allowedRpIds.includes(c.passkey.rpId)) {
       ctx.addIssue({ code: "custom", path: ["passkey", "rpId"], message: `must be one of ALLOWED_RP_IDS (${c.allowedRpIds.join(", ")})` });
@@ -126,6 +138,7 @@ const ENV_NAME: Record<string, string> = {
   redisUrl: "REDIS_URL",
   database: "DATABASE_URL (or DB_HOST/DB_NAME with DB_SECRET_ARN)",
   secrets: "BETTER_AUTH_SECRET (or AUTH_SECRET_ARN)",
+  proxySecrets: "PROXY_SECRET (or PROXY_SECRET_ARN)",
 };
 
 export class ConfigError extends Error {
@@ -191,6 +204,8 @@ export function configFromEnv(env: Env): AuthConfig {
     google,
     emailPassword: bool(env.EMAIL_PASSWORD_ENABLED, false),
     trustProxyHeaders: bool(env.TRUST_PROXY_HEADERS, false),
+    // PROXY_SECRETS="new,old" during a rotation; the proxies sign with the first.
+    proxySecrets: list(env.PROXY_SECRETS ?? env.PROXY_SECRET),
     validateSchema: bool(env.VALIDATE_SCHEMA, true),
     maxBodyBytes: env.MAX_BODY_BYTES ? Number(env.MAX_BODY_BYTES) : undefined,
     rateLimit: { enabled: bool(env.RATE_LIMIT_ENABLED, true), window: 60, max: env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : 100 },

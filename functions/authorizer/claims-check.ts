@@ -19,6 +19,8 @@ export interface ClaimsPolicy {
 export interface VerifiedClaims extends AuthplaneClaims {
   /** Expiry, in seconds since the epoch. */
   exp: number;
+  /** Issue time, in seconds since the epoch (revocations compare against it). */
+  iat: number;
 }
 
 function numericDate(payload: Record<string, unknown>, claim: string, missing: DenyCode | undefined): number | undefined {
@@ -78,13 +80,16 @@ export function checkClaims(payload: Record<string, unknown>, policy: ClaimsPoli
   const sub = payload[CLAIM.sub];
   if (sub === undefined || sub === null || sub === "") throw new Denied(DENY.subMissing, CLAIM.sub);
   if (typeof sub !== "string") throw new Denied(DENY.claimInvalid, CLAIM.sub);
+  const sid = optionalString(payload, CLAIM.sid);
   return {
     sub,
+    sid: sid ?? undefined,
     email: optionalString(payload, CLAIM.email) ?? "",
     org_id: optionalString(payload, CLAIM.orgId),
     org_slug: optionalString(payload, CLAIM.orgSlug),
     role: optionalString(payload, CLAIM.role),
     permissions: permissions(payload[CLAIM.permissions]),
     exp,
+    iat,
   };
 }

@@ -40,7 +40,7 @@ describe("passkeys across subdomain apps in Chromium", () => {
     });
     // A look-alike app on the same parent domain, same code, but NOT in TRUSTED_ORIGINS.
     roguePool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
-    const app = demoApp({ slug: "app-three", authServiceUrl: platform.authUrl, rpId: DOMAIN, pool: roguePool });
+    const app = demoApp({ slug: "app-three", authServiceUrl: platform.authUrl, rpId: DOMAIN, pool: roguePool, proxySecret: platform.proxySecret });
     rogue = serve({ fetch: app.fetch, port: three!, hostname: "127.0.0.1", createServer, serverOptions: { key: platform.tls.key, cert: platform.tls.cert } }) as Server;
     rogueUrl = `https://app-three.${DOMAIN}:${three}`;
     browser = await launchChromium({ domain: DOMAIN, spkiSha256: platform.tls.spkiSha256 });
