@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { AppsError, loadApps } from "./apps/definition.js";
 import { forgetSessionsInRedis } from "./apps/redis-sessions.js";
+import { rotateOidcSecret } from "./apps/oidc-clients.js";
 import { applyApps, grant, members, offboard, reinstate, revoke } from "./apps/store.js";
 
 const USAGE = `usage: npm run apps -- <command> [options]
@@ -28,6 +29,7 @@ commands
   offboard   --email <email> [--delete-passkeys] [--keep-sign-in]
              remove from every app, block sign-in, end all sessions
   reinstate  --email <email>                                lift the sign-in block offboard set
+  rotate-oidc-secret --app <slug>                          new secret for the app's confidential OIDC client (printed once)
 
 options
   --database-url <url>   default: DATABASE_URL
@@ -92,6 +94,8 @@ export async function runApps(argv: string[], env: Record<string, string | undef
       }
       case "reinstate":
         return [await reinstate(pool, { email: need(v.email, "email", command) })];
+      case "rotate-oidc-secret":
+        return [await rotateOidcSecret(pool, need(v.app, "app", command))];
       default:
         throw new AppsError(`unknown command "${command}"\n\n${USAGE}`);
     }

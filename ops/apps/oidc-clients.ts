@@ -10,6 +10,7 @@
 import { isReverseDomainPrivateUseRedirectUri, SafeUrlSchema } from "@better-auth/core/utils/redirect-uri";
 import { randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
+import { inTransaction } from "../db.js";
 import * as z from "zod";
 import { hashClientSecret } from "../../functions/auth/oidc-provider.js";
 
@@ -217,4 +218,24 @@ export async function applyOidcClient(
 
 export class OidcClientConflict extends Error {
   override name = "AppsError";
+}
+
+/**
+ * A new secret for the app's (enabled, confidential) client, printed once; the old one stops
+ * working at once. Tokens already issued stay valid until they expire.
+ */
+export function rotateOidcSecret(pool: pg.Pool, slug: string): Promise<string> {
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ id: string; clientId: string; tokenEndpointAuthMethod: string | null }>(
+      `SELECT c.id, c."clientId", c."tokenEndpointAuthMethod" FROM "oauthClient" c JOIN "organization" o ON o.id = c."referenceId"
+        WHERE o.slug = $1 AND c.disabled IS NOT TRUE`,
+      [slug],
+    );
+    const client = rows[0];
+    if (!client) throw new OidcClientConflict(`${slug} has no enabled oidc client (declare "oidc" in its file and run apply)`);
+    if (client.tokenEndpointAuthMethod === "none") throw new OidcClientConflict(`${slug}'s oidc client ${client.clientId} is public: it has no secret`);
+    const secret = newSecret();
+    await db.query(`UPDATE "oauthClient" SET "clientSecret" = $2, "updatedAt" = now() WHERE id = $1`, [client.id, hashClientSecret(secret)]);
+    return `rotated the secret of oidc client ${client.clientId}; client secret (shown once, store it now): ${secret}`;
+  });
 }

@@ -113,6 +113,23 @@ describe("authplane as an OpenID Provider", () => {
       expect(rows[0].redirectUris).toEqual([WIKI_CALLBACK, "org.authplane.wiki:/callback"]);
     });
 
+    it("rotate-oidc-secret prints a new secret once; the old one stops working", async () => {
+      const [line] = await service.apps("rotate-oidc-secret", "--app", "grafana");
+      const fresh = line!.match(/^rotated the secret of oidc client grafana; client secret \(shown once, store it now\): (\S+)$/)![1]!;
+      expect(fresh).not.toBe(service.grafanaSecret);
+      const request = await authorizationRequest(grafana, GRAFANA_CALLBACK);
+      const callback = await navigate(ada, request.url);
+      expect(await oauthError(oidc.authorizationCodeGrant(grafana, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce }))).toBe("invalid_client");
+      const rotated = await relyingParty(service, "grafana", fresh);
+      const again = await authorizationRequest(rotated, GRAFANA_CALLBACK);
+      const tokens = await oidc.authorizationCodeGrant(rotated, await navigate(ada, again.url), { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+      expect(tokens.claims()).toMatchObject({ aud: "grafana" });
+      await expect(service.apps("rotate-oidc-secret", "--app", "wiki")).rejects.toThrow(/is public: it has no secret/);
+      // The rest of this file signs in as Grafana with the current secret.
+      grafana = rotated;
+      expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(["no changes: the database already matches the app files"]);
+    });
+
     it("the provider's own registration paths refuse too: no dynamic registration, no client CRUD for a session, javascript: rejected", async () => {
       const register = await ada.fetch("/api/auth/oauth2/register", { body: { redirect_uris: ["https://evil.example/cb"], token_endpoint_auth_method: "none" } });
       expect(register.status).toBe(403);
