@@ -17,11 +17,14 @@ node_modules: package-lock.json
 	@mkdir -p .tmp && ./scripts/terraformrc.sh > $@
 
 .PHONY: help
-help: ## list the commands
+help: ## list the commands (make targets, then the npm tools)
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "operator and developer tools (npm run <name> -- --help for each):"
+	@node scripts/npm-tools.mjs
 
 .PHONY: dev
-dev: node_modules ## run the whole platform locally (embedded PostgreSQL, auth service, two HTTPS demo apps)
+dev: node_modules ## run the whole platform locally (PostgreSQL, auth service, HTTPS demo apps, API gateway + authorizer, Google stand-in)
 	npx tsx dev/start.ts
 
 .PHONY: test
@@ -33,8 +36,18 @@ test: node_modules .tmp/terraformrc ## run the whole test suite (installs chromi
 build: node_modules ## bundle the Lambda functions into dist/functions/
 	npx tsx functions/build.ts
 
+# The stacks of one environment in deploy order (infra/component-stack.ts COMPONENTS; a test keeps them equal).
+DEPLOY_ORDER := bootstrap network database auth authorizer monitoring
+# DRY_RUN=1: print each step instead of running it.
+RUN := $(if $(filter-out 0 false,$(DRY_RUN)),@echo,)
+
+.PHONY: check-env
+check-env: node_modules
+	@# A bad environment file ends the output with its one message, before cdktf starts.
+	@npx tsx main.ts --check
+
 .PHONY: synth
-synth: node_modules ## synthesize Terraform JSON for every environment, or ENV=x only
+synth: node_modules .tmp/terraformrc check-env ## synthesize Terraform JSON for every environment, or ENV=x only
 	npx cdktf synth
 
 .PHONY: validate
@@ -44,14 +57,29 @@ validate: synth .tmp/terraformrc ## terraform init -backend=false && validate ev
 .PHONY: diff
 diff: node_modules .tmp/terraformrc ## cdktf diff (plan) of every ENV=x stack (needs AWS credentials for that account)
 	@test -n "$(ENV)" || { echo "usage: make diff ENV=<name>  (a file in environments/)"; exit 2; }
+	@npx tsx main.ts --check
 	npx cdktf synth
 	@# cdktf diff takes one stack at a time.
-	for component in bootstrap network database auth authorizer; do npx cdktf diff --skip-synth "$(ENV)-$$component" || exit 1; done
+	for component in $(DEPLOY_ORDER); do npx cdktf diff --skip-synth "$(ENV)-$$component" || exit 1; done
 
 .PHONY: deploy
-deploy: node_modules .tmp/terraformrc ## deploy ENV=x: bootstrap, network, database, auth, authorizer in order
-	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name>  (a file in environments/)"; exit 2; }
-	npx cdktf deploy --auto-approve=false $(ENV)-bootstrap $(ENV)-network $(ENV)-database $(ENV)-auth $(ENV)-authorizer
+deploy: node_modules .tmp/terraformrc ## deploy ENV=x: bootstrap alone first (local state), then the S3-backed stacks in order; DRY_RUN=1 prints the steps
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name> [DRY_RUN=1]  (a file in environments/)"; exit 2; }
+	@npx tsx main.ts --check
+	$(RUN) npx cdktf synth
+	@# cdktf 0.21 inits every stack it is given with its real backend before applying any, so the
+	@# bucket must exist before any S3-backed stack is named: bootstrap gets a run of its own.
+	$(RUN) npx cdktf deploy --skip-synth --auto-approve=false $(ENV)-bootstrap
+	@for component in $(filter-out bootstrap,$(DEPLOY_ORDER)); do \
+	  $(if $(RUN),echo ,)npx cdktf deploy --skip-synth --auto-approve=false "$(ENV)-$$component" || exit 1; \
+	done
+
+.PHONY: cost
+cost: node_modules ## monthly cost of ENV=x idle and per million requests, from its synthesized stacks and infra/cost/prices.ts
+	@test -n "$(ENV)" || { echo "usage: make cost ENV=<name>  (a file in environments/)"; exit 2; }
+	@npx tsx main.ts --check
+	@npx tsx main.ts --outdir .tmp/cost-synth >/dev/null
+	@npx tsx scripts/cost.ts --env "$(ENV)" --outdir .tmp/cost-synth
 
 .PHONY: module
 module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/

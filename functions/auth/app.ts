@@ -15,6 +15,7 @@ import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
 import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
+import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
@@ -58,9 +59,14 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
 
+  app.use("/api/auth/*", authMetrics());
   // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
   app.route("/", oidcRoutes(config, authFor));
 
