@@ -69,6 +69,15 @@ export const OidcClientSchema = z
 
 export type OidcClientDefinition = z.output<typeof OidcClientSchema>;
 
+/** How a report line hands over a new secret (and how the audit trail finds it to leave it out). */
+const SECRET_MARK = "; client secret (shown once, store it now): ";
+
+/** A report line as it may be kept (audit trail): the secret itself replaced. */
+export function redactClientSecrets(line: string): string {
+  const at = line.indexOf(SECRET_MARK);
+  return at < 0 ? line : `${line.slice(0, at)}; client secret issued (not recorded)`;
+}
+
 /** What the "oauthClient" row should hold for this definition (only the columns we own). */
 interface DesiredClient {
   clientId: string;
@@ -161,7 +170,7 @@ export async function applyOidcClient(
   }
   const confidential = want.tokenEndpointAuthMethod !== "none";
   const secret = confidential && !existing?.clientSecret ? newSecret() : undefined;
-  const shown = (s: string | undefined) => (s && !dryRun ? `; client secret (shown once, store it now): ${s}` : "");
+  const shown = (s: string | undefined) => (s && !dryRun ? `${SECRET_MARK}${s}` : "");
   const columns = {
     name: want.name,
     redirectUris: JSON.stringify(want.redirectUris),
@@ -236,6 +245,6 @@ export function rotateOidcSecret(pool: pg.Pool, slug: string): Promise<string> {
     if (client.tokenEndpointAuthMethod === "none") throw new OidcClientConflict(`${slug}'s oidc client ${client.clientId} is public: it has no secret`);
     const secret = newSecret();
     await db.query(`UPDATE "oauthClient" SET "clientSecret" = $2, "updatedAt" = now() WHERE id = $1`, [client.id, hashClientSecret(secret)]);
-    return `rotated the secret of oidc client ${client.clientId}; client secret (shown once, store it now): ${secret}`;
+    return `rotated the secret of oidc client ${client.clientId}${SECRET_MARK}${secret}`;
   });
 }
