@@ -9,7 +9,7 @@ import type { Construct } from "constructs";
 import type { Environment } from "./environment.js";
 
 /** The stacks of one environment, in deploy order. */
-export const COMPONENTS = ["bootstrap", "network", "database", "auth", "authorizer"] as const;
+export const COMPONENTS = ["bootstrap", "network", "database", "auth", "authorizer", "monitoring"] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 /** `<env>-<component>`: the stack name cdktf and `make deploy` use. */
@@ -42,11 +42,12 @@ export class ComponentStack extends TerraformStack {
       defaultTags: [{ tags: defaultTags(env) }],
     });
 
-    if (component === "bootstrap") {
+    if (component === "bootstrap" && env.bootstrapState === "local") {
       // The state bucket cannot hold its own creation's state. Relative to the stack's working
       // directory (cdktf.out/stacks/<stack>), i.e. the repository root, which survives `make clean`.
       new LocalBackend(this, { path: `../../../terraform.${stackName(env, component)}.tfstate` });
     } else {
+      // bootstrapState "s3": the bucket holds bootstrap's state too, once migrated into it (docs/operations.md).
       new S3Backend(this, { bucket: env.stateBucket, key: stateKey(env, component), region: env.region, encrypt: true, profile: env.profile, assumeRole: env.assumeRoleArn ? { roleArn: env.assumeRoleArn } : undefined });
       // Terraform 1.11's native S3 locking; cdktf 0.21 has no option for it.
       this.addOverride("terraform.backend.s3.use_lockfile", true);

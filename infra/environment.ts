@@ -36,15 +36,61 @@ const auroraSchema = z
     secondsUntilAutoPause: z.number().int({ error: "expected a whole number of seconds" }).min(300, { error: "expected 300 to 86400 seconds" }).max(86400, { error: "expected 300 to 86400 seconds" }),
     /** Refuse `terraform destroy` of the cluster and take a final snapshot. */
     deletionProtection: z.boolean(),
+    /** Daily backup window, UTC `hh:mm-hh:mm` (at least 30 minutes; kept clear of the Sunday 04:00-05:00 maintenance window). @default "02:00-03:00" */
+    backupWindow: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, { error: "expected a UTC window hh:mm-hh:mm" }).default("02:00-03:00"),
+    /** Connections kept free of the auth function's pools: the migrate function, operators, RDS's own sessions. @default 20 */
+    reservedConnections: z.number().int({ error: "expected a whole number" }).min(5, { error: "expected at least 5" }).default(20),
   })
   .strict()
   .check((ctx) => {
     if (ctx.value.maxCapacity < ctx.value.minCapacity) {
       ctx.issues.push({ code: "custom", path: ["maxCapacity"], input: ctx.value.maxCapacity, message: `expected at least minCapacity (${ctx.value.minCapacity})` });
     }
+    const [from, to] = ctx.value.backupWindow.split("-").map((t) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3)));
+    const minutes = ((to! - from!) + 1440) % 1440;
+    if (minutes < 30) ctx.issues.push({ code: "custom", path: ["backupWindow"], input: ctx.value.backupWindow, message: "expected a window of at least 30 minutes" });
   });
 
-export const environmentSchema = z
+/**
+ * Aurora PostgreSQL Serverless v2's `max_connections`, derived by RDS from the memory of the
+ * MAXIMUM capacity: AWS's published points (1 ACU 189, 4 ACU 823, 8 ACU 1669, 16 ACU 3360, 32+
+ * 5000) lie on 211.3 per ACU - 22; with a minimum of 0 or 0.5 ACU it is capped at 2000.
+ */
+export function auroraMaxConnections(maxCapacity: number, minCapacity: number): number {
+  const fromMemory = Math.min(5000, Math.floor(211.3 * maxCapacity - 22));
+  return minCapacity <= 0.5 ? Math.min(2000, fromMemory) : fromMemory;
+}
+
+const throttleSchema = z
+  .object({
+    burstLimit: z.number().int({ error: "expected a whole number" }).min(1, { error: "expected at least 1" }),
+    rateLimit: z.number().min(1, { error: "expected at least 1 request per second" }),
+  })
+  .strict();
+
+const authFunctionSchema = z
+  .object({
+    /** Most auth Lambda instances at once (reserved concurrency): the cap on database clients. @default 10 */
+    reservedConcurrency: z.number().int({ error: "expected a whole number" }).min(1, { error: "expected 1 to 1000" }).max(1000, { error: "expected 1 to 1000" }).default(10),
+    /** Database connections per instance; an instance serves one request at a time. @default 2 */
+    poolMax: z.number().int({ error: "expected a whole number" }).min(1, { error: "expected 1 to 10" }).max(10, { error: "expected 1 to 10" }).default(2),
+    /** Whole-API throttle. @default { burstLimit: 100, rateLimit: 50 } */
+    throttle: throttleSchema.default({ burstLimit: 100, rateLimit: 50 }),
+    /** Throttle on each sign-in route (credential stuffing, passkey and OAuth floods). @default { burstLimit: 20, rateLimit: 10 } */
+    signInThrottle: throttleSchema.default({ burstLimit: 20, rateLimit: 10 }),
+  })
+  .strict();
+
+const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[a-z]{2,63}$/i, { error: "expected an email address" });
+
+const alertsSchema = z
+  .object({
+    /** Addresses subscribed to the alarm topic (each confirms by mail once). @default [] */
+    email: z.array(email).default([]),
+  })
+  .strict();
+
+const environmentBase = z
   .object({
     /** Must equal the file's base name: `prod.json` holds `"name": "prod"`. */
     name: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, { error: "expected lowercase letters, digits and dashes, starting with a letter (at most 20)" }),
@@ -61,8 +107,12 @@ export const environmentSchema = z
     authDomain: z.string().regex(hostname, { error: "expected a DNS name" }).optional(),
     /** Route53 hosted zone that holds `authDomain`. */
     hostedZoneId: z.string().regex(/^Z[A-Z0-9]{1,31}$/, { error: "expected a Route53 hosted zone id" }).optional(),
+    /** That zone's domain; `authDomain` must lie within it. */
+    hostedZoneName: z.string().regex(hostname, { error: "expected a DNS name" }).optional(),
     /** Origins (apps) allowed to call the auth service. */
     trustedOrigins: z.array(httpsUrl).min(1, { error: "expected at least one origin" }),
+    /** Apps on other registrable domains that share the passkey RP ID (WebAuthn Related Origin Requests). @default [] */
+    relatedOrigins: z.array(httpsUrl).default([]),
     /** WebAuthn relying-party id (a registrable domain shared by the apps). @default none: passkeys off */
     passkeyRpId: z.string().refine(hostnameOrLocalhost, { error: "expected a DNS name" }).optional(),
     /** Display name shown by authenticators. @default "authplane" */
@@ -78,19 +128,80 @@ export const environmentSchema = z
     logRetentionDays: z.number().refine((v) => (LOG_RETENTION_DAYS as readonly number[]).includes(v), {
       error: `expected a CloudWatch retention value (${LOG_RETENTION_DAYS.join(", ")})`,
     }),
+    /** KMS key (ARN) for every log group; its key policy must admit logs.<region>.amazonaws.com. @default CloudWatch's own encryption */
+    logKmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/, { error: "expected a KMS key ARN" }).optional(),
+    /** Days a deleted secret stays restorable: 0 (delete at once) or 7 to 30. @default 30 */
+    secretRecoveryWindowDays: z.number().int({ error: "expected a whole number" }).refine((v) => v === 0 || (v >= 7 && v <= 30), { error: "expected 0 or 7 to 30" }).default(30),
+    /** The auth function's connection budget and throttles. */
+    auth: authFunctionSchema.default({ reservedConcurrency: 10, poolMax: 2, throttle: { burstLimit: 100, rateLimit: 50 }, signInThrottle: { burstLimit: 20, rateLimit: 10 } }),
+    /** Where alarms go. @default no subscriptions (the topic still exists) */
+    alerts: alertsSchema.default({ email: [] }),
+    /** AWS X-Ray active tracing on the functions and the API stage. @default false */
+    tracing: z.boolean().default(false),
+    /** Bootstrap's own state: a local file at the repository root, or (after `terraform init -migrate-state`, docs/operations.md) the bucket it created. @default "local" */
+    bootstrapState: z.enum(["local", "s3"], { error: 'expected "local" or "s3"' }).default("local"),
     /** Add a NAT gateway for IdPs without IPv6 (costs money per hour). @default false */
     natGateway: z.boolean().default(false),
     /** Tags on every resource (via the provider's default_tags). @default {} */
     tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
   })
-  .strict()
-  .check((ctx) => {
+  .strict();
+
+export const environmentSchema = environmentBase.check((ctx) => {
     const { authDomain, hostedZoneId } = ctx.value;
     if ((authDomain === undefined) !== (hostedZoneId === undefined)) {
       const missing = authDomain === undefined ? "authDomain" : "hostedZoneId";
       ctx.issues.push({ code: "custom", path: [missing], input: undefined, message: "authDomain and hostedZoneId go together: set both or neither" });
     }
+    for (const issue of crossFieldIssues(ctx.value)) ctx.issues.push({ code: "custom", input: valueAt(ctx.value, issue.path), ...issue });
   });
+
+const within = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
+
+/**
+ * Checks across fields that would otherwise pass synth and break at run time: a passkey
+ * ceremony from an origin outside the RP ID fails in the browser; a certificate for a name
+ * outside its zone never validates; a connection budget past max_connections fails logins
+ * under load.
+ */
+function crossFieldIssues(env: z.output<typeof environmentBase>): { path: PropertyKey[]; message: string }[] {
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  env.trustedOrigins.forEach((origin, i) => {
+    let host: string;
+    try {
+      host = new URL(origin).hostname;
+    } catch {
+      return; // the origin's own check reports it
+    }
+    if (env.passkeyRpId && !within(host, env.passkeyRpId)) {
+      issues.push({ path: ["trustedOrigins", i], message: `${host} is outside passkeyRpId ${JSON.stringify(env.passkeyRpId)}: passkeys would fail there; use an origin under it or change passkeyRpId` });
+    }
+    if (!env.allowedRpIds.some((rp) => within(host, rp))) {
+      issues.push({ path: ["trustedOrigins", i], message: `${host} is outside every allowedRpIds entry (${env.allowedRpIds.join(", ")})` });
+    }
+  });
+  if (env.passkeyRpId && !env.allowedRpIds.includes(env.passkeyRpId)) {
+    issues.push({ path: ["passkeyRpId"], message: `expected one of allowedRpIds (${env.allowedRpIds.join(", ")})` });
+  }
+  if (env.authDomain && env.hostedZoneId && env.hostedZoneName === undefined) {
+    issues.push({ path: ["hostedZoneName"], message: "required with authDomain: the hosted zone's domain, so authDomain can be checked to lie within it" });
+  }
+  if (env.authDomain && env.hostedZoneName && !within(env.authDomain, env.hostedZoneName)) {
+    issues.push({ path: ["authDomain"], message: `${env.authDomain} is outside the hosted zone ${env.hostedZoneName}: its certificate could never validate` });
+  }
+  const max = auroraMaxConnections(env.aurora.maxCapacity, env.aurora.minCapacity);
+  const budget = env.auth.reservedConcurrency * env.auth.poolMax + env.aurora.reservedConnections;
+  if (budget > max) {
+    issues.push({
+      path: ["auth", "reservedConcurrency"],
+      message: `auth.reservedConcurrency × auth.poolMax + aurora.reservedConnections = ${env.auth.reservedConcurrency} × ${env.auth.poolMax} + ${env.aurora.reservedConnections} = ${budget} exceeds max_connections ${max} at aurora.maxCapacity ${env.aurora.maxCapacity}`,
+    });
+  }
+  if (env.aurora.minCapacity > 0 && env.aurora.secondsUntilAutoPause !== 300) {
+    issues.push({ path: ["aurora", "secondsUntilAutoPause"], message: "only applies when aurora.minCapacity is 0 (the cluster never pauses otherwise); leave it at 300" });
+  }
+  return issues;
+}
 
 /** A validated environment file. */
 export type Environment = z.infer<typeof environmentSchema>;
@@ -105,8 +216,11 @@ const EXAMPLES: Record<string, unknown> = {
   stateBucket: "authplane-dev-tfstate-123456789012",
   authDomain: "auth.example.com",
   hostedZoneId: "Z0123456789ABCDEFGHIJ",
+  hostedZoneName: "example.com",
   trustedOrigins: ["https://app.example.com"],
   "trustedOrigins[]": "https://app.example.com",
+  relatedOrigins: ["https://app.example-brand.com"],
+  "relatedOrigins[]": "https://app.example-brand.com",
   passkeyRpId: "example.com",
   passkeyRpName: "Example Corp",
   allowedRpIds: ["example.com"],
@@ -118,6 +232,20 @@ const EXAMPLES: Record<string, unknown> = {
   "aurora.maxCapacity": 2,
   "aurora.secondsUntilAutoPause": 300,
   "aurora.deletionProtection": true,
+  "aurora.backupWindow": "02:00-03:00",
+  "aurora.reservedConnections": 20,
+  logKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+  secretRecoveryWindowDays: 30,
+  auth: { reservedConcurrency: 10, poolMax: 2 },
+  "auth.reservedConcurrency": 10,
+  "auth.poolMax": 2,
+  "auth.throttle": { burstLimit: 100, rateLimit: 50 },
+  "auth.signInThrottle": { burstLimit: 20, rateLimit: 10 },
+  alerts: { email: ["oncall@example.com"] },
+  "alerts.email": ["oncall@example.com"],
+  "alerts.email[]": "oncall@example.com",
+  tracing: false,
+  bootstrapState: "local",
   logRetentionDays: 30,
   natGateway: false,
   tags: { team: "platform" },
@@ -160,7 +288,8 @@ function withExample(path: readonly PathKey[], text: string): string {
 }
 
 function fieldsOf(path: readonly PathKey[]): string[] {
-  const shape = path.length === 0 ? environmentSchema.shape : path[0] === "aurora" && path.length === 1 ? auroraSchema.shape : undefined;
+  const nested: Record<string, { shape: object }> = { aurora: auroraSchema, auth: authFunctionSchema, alerts: alertsSchema };
+  const shape = path.length === 0 ? environmentSchema.shape : path.length === 1 ? nested[String(path[0])]?.shape : undefined;
   return shape ? Object.keys(shape) : [];
 }
 

@@ -1,6 +1,8 @@
 /**
- * The auth Lambda behind an HTTP API: `$default` route to one function, throttled stage, JSON
- * access logs, and an optional custom domain (ACM certificate validated through Route 53).
+ * The auth Lambda behind an HTTP API: `$default` route to one function, throttled stage (and a
+ * tighter throttle on each sign-in route), JSON access logs, and an optional custom domain (ACM
+ * certificate validated through Route 53, A and AAAA aliases; the default execute-api endpoint
+ * is then switched off so nothing bypasses the domain).
  * The function's environment carries only non-secret settings and secret ARNs; its role may
  * read exactly the secrets it is given.
  */
@@ -20,6 +22,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group/index.js";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js";
 import { TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import type { LambdaBundle } from "./lambda-bundle.js";
 import { LambdaRole } from "./lambda-role.js";
 
@@ -57,7 +60,30 @@ export interface AuthServiceProps {
   throttle?: { burstLimit: number; rateLimit: number };
   /** Custom domain; unset = the API's own execute-api URL. @default undefined */
   domain?: AuthServiceDomain;
+  /** Throttle on each sign-in route (SIGN_IN_ROUTES). @default { burstLimit: 20, rateLimit: 10 } */
+  signInThrottle?: { burstLimit: number; rateLimit: number };
+  /** Most instances at once: each holds up to its pool's connections. @default undefined (unreserved) */
+  reservedConcurrency?: number;
+  /** Further statements for the function's role (e.g. rds-db:connect). @default [] */
+  statements?: DataAwsIamPolicyDocumentStatement[];
+  /** X-Ray active tracing. @default false */
+  tracing?: boolean;
+  /** KMS key ARN for the function's and the access log's log groups. @default CloudWatch Logs' own encryption */
+  logKmsKeyArn?: string;
 }
+
+/**
+ * Routes that start a sign-in, each throttled on its own: a flood of password guesses, passkey
+ * ceremonies or OAuth starts exhausts its route's budget, not the whole service's.
+ */
+export const SIGN_IN_ROUTES = [
+  "POST /api/auth/sign-in/{proxy+}",
+  "POST /api/auth/sign-up/{proxy+}",
+  "GET /api/auth/passkey/generate-authenticate-options",
+  "POST /api/auth/passkey/verify-authentication",
+  "ANY /api/auth/callback/{proxy+}",
+  "POST /api/auth/native/exchange",
+] as const;
 
 const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
@@ -78,18 +104,26 @@ export class AuthService extends Construct {
   /** Public base URL: https://<domain> when set, else the API endpoint. */
   readonly url: string;
   readonly fn: LambdaFunction;
+  readonly apiName: string;
+  /** The function's HTTPS-egress group, for a companion function with the same needs. */
+  readonly httpsSecurityGroupId: string;
+  readonly stageName: string;
+  readonly logGroupName: string;
 
   constructor(scope: Construct, id: string, props: AuthServiceProps) {
     super(scope, id);
-    const { name, memoryMb = 1024, timeoutSeconds = 29, logRetentionDays = 30, throttle = { burstLimit: 100, rateLimit: 50 } } = props;
+    const { name, memoryMb = 1024, timeoutSeconds = 29, logRetentionDays = 30, throttle = { burstLimit: 100, rateLimit: 50 }, signInThrottle = { burstLimit: 20, rateLimit: 10 } } = props;
 
     const role = new LambdaRole(this, "role", {
       functionName: name,
       logRetentionDays,
       vpc: true,
-      statements: props.secretArns.length
-        ? [{ sid: "OwnSecrets", actions: ["secretsmanager:GetSecretValue"], resources: props.secretArns }]
-        : [],
+      tracing: props.tracing,
+      logKmsKeyArn: props.logKmsKeyArn,
+      statements: [
+        ...(props.secretArns.length ? [{ sid: "OwnSecrets", actions: ["secretsmanager:GetSecretValue"], resources: props.secretArns }] : []),
+        ...(props.statements ?? []),
+      ],
     });
 
     // HTTPS out (Secrets Manager, Google) over IPv4 and IPv6; nothing in.
@@ -107,6 +141,8 @@ export class AuthService extends Construct {
       sourceCodeHash: props.bundle.hash,
       memorySize: memoryMb,
       timeout: timeoutSeconds,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      tracingConfig: props.tracing ? { mode: "Active" } : undefined,
       environment: {
         variables: {
           // Private subnets reach AWS APIs over IPv6 (egress-only gateway, no NAT): the SDK must
@@ -123,7 +159,13 @@ export class AuthService extends Construct {
       dependsOn: [role.policy, role.logGroup],
     });
 
-    const api = new Apigatewayv2Api(this, "api", { name, protocolType: "HTTP" });
+    const api = new Apigatewayv2Api(this, "api", {
+      name,
+      protocolType: "HTTP",
+      ipAddressType: "dualstack",
+      // With a domain, the execute-api URL would be a second way in that skips it.
+      disableExecuteApiEndpoint: props.domain !== undefined,
+    });
     const integration = new Apigatewayv2Integration(this, "integration", {
       apiId: api.id,
       integrationType: "AWS_PROXY",
@@ -131,12 +173,18 @@ export class AuthService extends Construct {
       payloadFormatVersion: "2.0",
     });
     new Apigatewayv2Route(this, "default-route", { apiId: api.id, routeKey: "$default", target: `integrations/${integration.id}` });
-    const accessLogs = new CloudwatchLogGroup(this, "access-logs", { name: `/aws/apigateway/${name}`, retentionInDays: logRetentionDays });
+    const signInRoutes = SIGN_IN_ROUTES.map(
+      (routeKey, i) => new Apigatewayv2Route(this, `sign-in-route-${i}`, { apiId: api.id, routeKey, target: `integrations/${integration.id}` }),
+    );
+    const accessLogs = new CloudwatchLogGroup(this, "access-logs", { name: `/aws/apigateway/${name}`, retentionInDays: logRetentionDays, kmsKeyId: props.logKmsKeyArn });
     const stage = new Apigatewayv2Stage(this, "stage", {
       apiId: api.id,
       name: "$default",
       autoDeploy: true,
       defaultRouteSettings: { throttlingBurstLimit: throttle.burstLimit, throttlingRateLimit: throttle.rateLimit },
+      routeSettings: SIGN_IN_ROUTES.map((routeKey) => ({ routeKey, throttlingBurstLimit: signInThrottle.burstLimit, throttlingRateLimit: signInThrottle.rateLimit })),
+      // Route settings name routes by key: they must exist first.
+      dependsOn: signInRoutes,
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
     });
     new LambdaPermission(this, "invoke", {
@@ -154,6 +202,10 @@ export class AuthService extends Construct {
     this.apiId = api.id;
     this.apiEndpoint = api.apiEndpoint;
     this.url = props.domain ? `https://${props.domain.name}` : api.apiEndpoint;
+    this.apiName = name;
+    this.httpsSecurityGroupId = https.id;
+    this.stageName = "$default";
+    this.logGroupName = role.logGroup.name;
   }
 
   private addDomain(domain: AuthServiceDomain, api: Apigatewayv2Api, stage: Apigatewayv2Stage): void {
@@ -178,18 +230,21 @@ export class AuthService extends Construct {
     });
     const apiDomain = new Apigatewayv2DomainName(this, "domain", {
       domainName: domain.name,
-      domainNameConfiguration: { certificateArn: validation.certificateArn, endpointType: "REGIONAL", securityPolicy: "TLS_1_2" },
+      // Dual-stack, so the AAAA alias below has an IPv6 target.
+      domainNameConfiguration: { certificateArn: validation.certificateArn, endpointType: "REGIONAL", securityPolicy: "TLS_1_2", ipAddressType: "dualstack" },
     });
     new Apigatewayv2ApiMapping(this, "mapping", { apiId: api.id, domainName: apiDomain.id, stage: stage.id });
-    new Route53Record(this, "alias", {
-      zoneId: domain.hostedZoneId,
-      name: domain.name,
-      type: "A",
-      alias: {
-        name: apiDomain.domainNameConfiguration.targetDomainName,
-        zoneId: apiDomain.domainNameConfiguration.hostedZoneId,
-        evaluateTargetHealth: false,
-      },
-    });
+    for (const type of ["A", "AAAA"]) {
+      new Route53Record(this, type === "A" ? "alias" : "alias-ipv6", {
+        zoneId: domain.hostedZoneId,
+        name: domain.name,
+        type,
+        alias: {
+          name: apiDomain.domainNameConfiguration.targetDomainName,
+          zoneId: apiDomain.domainNameConfiguration.hostedZoneId,
+          evaluateTargetHealth: false,
+        },
+      });
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The execution role and log group every authplane function gets: logs only to its own group,
  * plus whatever statements the caller adds. Nothing with Resource "*" except the ENI actions a
- * VPC function needs (EC2 does not support resource-level permissions for them).
+ * VPC function needs (EC2 does not support resource-level permissions for them) and, when
+ * traced, X-Ray's two write actions (which have no resource either).
  */
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group/index.js";
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
@@ -16,8 +17,16 @@ export interface LambdaRoleProps {
   vpc: boolean;
   /** Further least-privilege statements. @default [] */
   statements?: DataAwsIamPolicyDocumentStatement[];
+  /** KMS key ARN encrypting the log group. @default CloudWatch Logs' own encryption */
+  logKmsKeyArn?: string;
+  /** The function sends X-Ray traces. @default false */
+  tracing?: boolean;
 }
 
+/**
+ * AWS's documented minimum for a function in a VPC (the AWSLambdaVPCAccessExecutionRole
+ * actions); dual-stack subnets need nothing more: Lambda assigns the ENI's IPv6 address itself.
+ */
 export const VPC_ENI_ACTIONS = [
   "ec2:CreateNetworkInterface",
   "ec2:DescribeNetworkInterfaces",
@@ -25,9 +34,10 @@ export const VPC_ENI_ACTIONS = [
   "ec2:DeleteNetworkInterface",
   "ec2:AssignPrivateIpAddresses",
   "ec2:UnassignPrivateIpAddresses",
-  "ec2:AssignIpv6Addresses",
-  "ec2:UnassignIpv6Addresses",
 ];
+
+/** What AWSXrayWriteOnlyAccess grants a traced function, minus the sampling reads it does not use. */
+export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 
 export class LambdaRole extends Construct {
   readonly role: IamRole;
@@ -36,7 +46,7 @@ export class LambdaRole extends Construct {
 
   constructor(scope: Construct, id: string, props: LambdaRoleProps) {
     super(scope, id);
-    this.logGroup = new CloudwatchLogGroup(this, "logs", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays });
+    this.logGroup = new CloudwatchLogGroup(this, "logs", { name: `/aws/lambda/${props.functionName}`, retentionInDays: props.logRetentionDays, kmsKeyId: props.logKmsKeyArn });
     const assume = new DataAwsIamPolicyDocument(this, "assume", {
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
     });
@@ -44,6 +54,7 @@ export class LambdaRole extends Construct {
     const statements: DataAwsIamPolicyDocumentStatement[] = [
       { sid: "OwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${this.logGroup.arn}:*`] },
       ...(props.vpc ? [{ sid: "VpcNetworkInterfaces", actions: VPC_ENI_ACTIONS, resources: ["*"] }] : []),
+      ...(props.tracing ? [{ sid: "XRayWrite", actions: XRAY_WRITE_ACTIONS, resources: ["*"] }] : []),
       ...(props.statements ?? []),
     ];
     const policy = new DataAwsIamPolicyDocument(this, "policy-doc", { statement: statements });

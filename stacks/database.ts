@@ -14,6 +14,9 @@ export function databaseStack(scope: Construct, env: Environment, network: Netwo
     maxCapacity: env.aurora.maxCapacity,
     secondsUntilAutoPause: env.aurora.secondsUntilAutoPause,
     deletionProtection: env.aurora.deletionProtection,
+    backupWindow: env.aurora.backupWindow,
+    logRetentionDays: env.logRetentionDays,
+    logKmsKeyArn: env.logKmsKeyArn,
     // An environment that protects its database also keeps a last snapshot when it goes.
     skipFinalSnapshot: !env.aurora.deletionProtection,
   });

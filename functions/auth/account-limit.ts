@@ -21,7 +21,7 @@ import { parsedJsonBody } from "./input-guard.js";
 /** Failures allowed before any wait. */
 export const FREE_FAILURES = 5;
 /** The first wait; each further failure doubles it. */
-export const BASE_BLOCK_SECONDS = 2;
+export const BASE_BLOCK_SECONDS = 5;
 export const MAX_BLOCK_SECONDS = 15 * 60;
 /** Failures older than this are forgotten. */
 const FORGET_AFTER_SECONDS = 3600;

@@ -15,6 +15,8 @@ import { dbFaultGuard } from "./db-faults.js";
 import { serverErrorLog } from "./error-log.js";
 import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
+import { authMetrics } from "./metrics.js";
+import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
@@ -57,8 +59,16 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
+
+  app.use("/api/auth/*", authMetrics());
+  // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
+  app.route("/", oidcRoutes(config, authFor));
 
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
@@ -72,7 +82,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.use("/api/auth/*", inputGuard());
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
   // per-client limits stay on); state in the service's own database.
-  app.use("/api/auth/*", accountLimit({ db: async (c) => (await authFor(c.req.raw).$context).options.database as pg.Pool }));
+  app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool }));
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
   app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));

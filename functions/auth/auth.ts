@@ -18,6 +18,7 @@ import { instrumentPool } from "./db-faults.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { tokenOrganizationResolver } from "./app-origin.js";
+import { oidcProviderPlugins } from "./oidc-provider.js";
 import { resolveOrgClaims } from "./org-claims.js";
 import { sessionRevocations } from "./revocations.js";
 import { noSelectionChangeOnGet } from "./safe-methods.js";
@@ -25,6 +26,8 @@ import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
+import { iamAuthPassword } from "./db-iam.js";
+import { auditTrail } from "./audit-trail.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -41,7 +44,7 @@ export function createPool(config: AuthConfig): pg.Pool {
   const common = {
     // A Lambda instance serves one request at a time: a couple of connections is plenty, and
     // Aurora's connection budget is shared by every instance.
-    max: 4,
+    max: config.databasePoolMax,
     idleTimeoutMillis: 30_000,
     // Aurora paused at 0 ACU takes ~15 s to resume on the first connection; wait for it.
     connectionTimeoutMillis: 25_000,
@@ -54,7 +57,7 @@ export function createPool(config: AuthConfig): pg.Pool {
           port: db.port,
           database: db.database,
           user: db.user,
-          password: db.password,
+          password: "iamAuth" in db ? iamAuthPassword({ host: db.host, port: db.port, user: db.user }) : db.password,
           // Verified TLS: the AuthService construct points NODE_EXTRA_CA_CERTS at the Amazon RDS
           // CAs Lambda's Node.js runtime ships (/var/runtime/ca-cert.pem).
           ssl: db.ssl ? { rejectUnauthorized: true } : false,
@@ -175,6 +178,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         // A JWT is minted on request (/token), not on every session read.
         disableSettingJwtHeader: true,
       }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
+      // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
+      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,
@@ -184,6 +189,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       userBan,
       sessionRevocations(pool),
       noSelectionChangeOnGet(),
+      auditTrail(pool),
     ],
   } satisfies BetterAuthOptions;
 }

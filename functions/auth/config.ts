@@ -45,6 +45,16 @@ export const AuthConfigSchema = z
       rpId: hostname.optional(),
       rpName: z.string().min(1).default("authplane"),
     }),
+    /**
+     * WebAuthn Related Origin Requests: https app origins on other registrable domains that may use
+     * the passkey RP ID. Served as `/.well-known/webauthn` (which must answer on the RP ID's own
+     * origin) and trusted like TRUSTED_ORIGINS. Browsers honour at most 5 registrable domains.
+     * @default []
+     * @example ["https://app.example-brand.com"]
+     */
+    relatedOrigins: z
+      .array(origin.refine((o) => o.startsWith("https://"), { message: "must be an https origin (browsers fetch related origins over https only)" }))
+      .default([]),
     /** Host suffixes a passkey ceremony may come from; each origin's host must be one of these or under one. */
     allowedRpIds: z.array(hostname).min(1, { message: "list the parent domain(s), e.g. example.org" }),
     jwt: z.object({ issuer: z.string().min(1), audience: z.string().min(1) }),
@@ -67,7 +77,20 @@ export const AuthConfigSchema = z
         password: z.string().min(1),
         ssl: z.boolean().default(true),
       }),
+      // AWS: the service's own role, signing in with an IAM token (functions/auth/db-iam.ts).
+      z.object({
+        host: z.string().min(1),
+        port: z.number().int().positive().default(5432),
+        database: z.string().min(1),
+        user: z.string().min(1),
+        iamAuth: z.literal(true),
+        ssl: z.literal(true).default(true),
+      }),
     ]),
+    /** Connections per pool; the infra derives it from the database's connection budget. @default 4 */
+    databasePoolMax: z.number().int().positive().max(100).default(4),
+    /** Migrate only: the login role to create (with rds_iam) and grant the service's privileges to. */
+    databaseServiceRole: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "must be a lower-case PostgreSQL role name" }).optional(),
     /**
      * Better Auth secret(s). Several versions allow rotation: the first encrypts, the rest still
      * decrypt (the JWT private keys are stored encrypted with it).
@@ -101,7 +124,7 @@ export const AuthConfigSchema = z
     const inAllowed = (host: string) => c.allowedRpIds.some((rp) => host === rp || host.endsWith(`.${rp}`));
     for (const [i, o] of c.trustedOrigins.entries()) {
       const host = new URL(o).hostname;
-      if (!inAllowed(host)) {
+      if (!inAllowed(host) && !c.relatedOrigins.includes(o)) {
         ctx.addIssue({
           code: "custom",
           path: ["trustedOrigins", i],
@@ -119,7 +142,13 @@ export const AuthConfigSchema = z
     if (c.passkey.rpId && !c.allowedRpIds.includes(c.passkey.rpId)) {
       ctx.addIssue({ code: "custom", path: ["passkey", "rpId"], message: `must be one of ALLOWED_RP_IDS (${c.allowedRpIds.join(", ")})` });
     }
-  });
+    for (const [i, o] of c.relatedOrigins.entries()) {
+      if (!c.passkey.rpId) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: "needs PASSKEY_RP_ID: related origins share one fixed RP ID" });
+      else if (inAllowed(new URL(o).hostname)) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: `${o} is within ALLOWED_RP_IDS already; list it in TRUSTED_ORIGINS only` });
+    }
+  })
+  // Related origins are app origins too: CORS, CSRF, the host guard and the passkey origin list take them.
+  .transform((c) => ({ ...c, trustedOrigins: [...new Set([...c.trustedOrigins, ...c.relatedOrigins])] }));
 
 export type AuthConfig = z.output<typeof AuthConfigSchema>;
 export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
@@ -128,6 +157,7 @@ export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
 const ENV_NAME: Record<string, string> = {
   baseURL: "BETTER_AUTH_URL",
   trustedOrigins: "TRUSTED_ORIGINS",
+  relatedOrigins: "RELATED_ORIGINS",
   "passkey.rpId": "PASSKEY_RP_ID",
   "passkey.rpName": "PASSKEY_RP_NAME",
   allowedRpIds: "ALLOWED_RP_IDS",
@@ -136,7 +166,9 @@ const ENV_NAME: Record<string, string> = {
   cookieDomain: "COOKIE_DOMAIN",
   nativeAppCallbacks: "NATIVE_APP_CALLBACKS",
   redisUrl: "REDIS_URL",
-  database: "DATABASE_URL (or DB_HOST/DB_NAME with DB_SECRET_ARN)",
+  database: "DATABASE_URL (or DB_HOST/DB_NAME with DB_SECRET_ARN, or DB_USER with DB_IAM_AUTH)",
+  databasePoolMax: "DB_POOL_MAX",
+  databaseServiceRole: "DB_SERVICE_ROLE",
   secrets: "BETTER_AUTH_SECRET (or AUTH_SECRET_ARN)",
   proxySecrets: "PROXY_SECRET (or PROXY_SECRET_ARN)",
 };
@@ -172,6 +204,9 @@ function secretsFromEnv(env: Env): AuthConfigInput["secrets"] {
 
 function databaseFromEnv(env: Env): AuthConfigInput["database"] {
   if (env.DATABASE_URL) return { connectionString: env.DATABASE_URL };
+  if (bool(env.DB_IAM_AUTH, false) && !env.DB_PASSWORD) {
+    return { host: env.DB_HOST ?? "", port: env.DB_PORT ? Number(env.DB_PORT) : 5432, database: env.DB_NAME ?? "", user: env.DB_USER ?? "", iamAuth: true };
+  }
   return {
     host: env.DB_HOST ?? "",
     port: env.DB_PORT ? Number(env.DB_PORT) : 5432,
@@ -192,6 +227,7 @@ export function configFromEnv(env: Env): AuthConfig {
   return parseConfig({
     baseURL,
     trustedOrigins: list(env.TRUSTED_ORIGINS),
+    relatedOrigins: list(env.RELATED_ORIGINS),
     passkey: { rpId: env.PASSKEY_RP_ID || undefined, rpName: env.PASSKEY_RP_NAME || undefined },
     allowedRpIds: list(env.ALLOWED_RP_IDS),
     jwt: { issuer: env.JWT_ISSUER || baseURL, audience: env.JWT_AUDIENCE ?? "" },
@@ -200,6 +236,8 @@ export function configFromEnv(env: Env): AuthConfig {
     appAssociation: { appleAppIds: list(env.APPLE_APP_IDS), androidAppLinks: list(env.ANDROID_APP_LINKS) },
     redisUrl: env.REDIS_URL || undefined,
     database: databaseFromEnv(env),
+    databasePoolMax: env.DB_POOL_MAX ? Number(env.DB_POOL_MAX) : undefined,
+    databaseServiceRole: env.DB_SERVICE_ROLE || undefined,
     secrets: secretsFromEnv(env),
     google,
     emailPassword: bool(env.EMAIL_PASSWORD_ENABLED, false),

@@ -15,4 +15,20 @@ export const OWN_TABLES: readonly string[] = [
     blocked_until timestamptz,
     last_failure_at timestamptz NOT NULL
   )`,
+  // Audit trail (functions/auth/audit.ts): append-only, never secrets or tokens.
+  `CREATE TABLE IF NOT EXISTS authplane_audit (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT now(),
+    action text NOT NULL,
+    actor text,
+    subject text,
+    app text,
+    ip text,
+    outcome text NOT NULL,
+    detail jsonb
+  )`,
+  // The queries `npm run audit` runs (by person, by app, by time) and retention pruning by time.
+  `CREATE INDEX IF NOT EXISTS authplane_audit_at_idx ON authplane_audit (at)`,
+  `CREATE INDEX IF NOT EXISTS authplane_audit_subject_idx ON authplane_audit (subject, at)`,
+  `CREATE INDEX IF NOT EXISTS authplane_audit_app_idx ON authplane_audit (app, at)`,
 ];

@@ -13,15 +13,15 @@ export interface ForwardingPolicy {
 }
 
 // Several guards ask about the same request; one HMAC per request is enough. Keyed by the
-// Headers object, which is never mutated in place on the way in.
-const verified = new WeakMap<Headers, ForwardedFacts | null>();
+// Headers object (never mutated in place on the way in) and the secret list it was checked with.
+const verified = new WeakMap<Headers, { secrets: readonly string[]; facts: ForwardedFacts | null }>();
 
 export function trustedForwarding(headers: Headers, policy: ForwardingPolicy): ForwardedFacts | null {
-  if (!policy.trustProxyHeaders || !policy.proxySecrets?.length) return null;
-  let facts = verified.get(headers);
-  if (facts === undefined) {
-    facts = verifyForwarded(headers, policy.proxySecrets);
-    verified.set(headers, facts);
-  }
+  const secrets = policy.proxySecrets;
+  if (!policy.trustProxyHeaders || !secrets?.length) return null;
+  const memo = verified.get(headers);
+  if (memo?.secrets === secrets) return memo.facts;
+  const facts = verifyForwarded(headers, secrets);
+  verified.set(headers, { secrets, facts });
   return facts;
 }

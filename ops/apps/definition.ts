@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
+import { OidcClientSchema } from "./oidc-clients.js";
 
 const slug = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: 'expected lower-case letters, digits and dashes, e.g. "hiring-admin"' });
 const action = z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'expected a lower-case action name, e.g. "read"' });
@@ -31,6 +32,8 @@ export const AppDefinitionSchema = z
     roles: z.record(slug, z.object({ name: z.string().min(1), permissions: statements }).strict()).refine((r) => Object.keys(r).length > 0, {
       message: "declare at least one role",
     }),
+    /** The app's OpenID Connect client, for a tool that signs in with OIDC (see docs/oidc.md). */
+    oidc: OidcClientSchema.optional(),
   })
   .strict()
   .superRefine((app, ctx) => {

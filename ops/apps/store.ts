@@ -9,6 +9,7 @@ import { readAppBinding, sameBinding, writeAppBinding } from "../../functions/au
 import { recordRevocation } from "../../functions/auth/revocations.js";
 import { inTransaction } from "../db.js";
 import { AppsError, canonicalPermissions, type AppDefinition } from "./definition.js";
+import { applyOidcClient } from "./oidc-clients.js";
 
 type Db = pg.PoolClient;
 
@@ -80,6 +81,7 @@ export function applyApps(pool: pg.Pool, apps: AppDefinition[], { dryRun = false
           await db.query(`DELETE FROM "organizationRole" WHERE "organizationId" = $1 AND role = $2`, [org.id, role]);
           changes.push(`removed role ${app.slug}/${role}`);
         }
+        changes.push(...(await applyOidcClient(db, app, org.id, { dryRun })));
       }
       return changes;
     },

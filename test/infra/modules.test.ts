@@ -44,7 +44,9 @@ describe("AuroraServerless", () => {
   it("keeps a final snapshot unless told otherwise, and sets auto-pause only at 0 ACU", () => {
     const paused = synth((s) => new AuroraServerless(s, "db", { name: "t", vpcId: "vpc-1", subnetIds: ["a", "b"] }));
     const [cluster] = all(paused, "aws_rds_cluster");
-    expect(cluster).toMatchObject({ skip_final_snapshot: false, final_snapshot_identifier: "t-final", deletion_protection: true });
+    expect(cluster).toMatchObject({ skip_final_snapshot: false, deletion_protection: true, lifecycle: { ignore_changes: ["final_snapshot_identifier"] } });
+    // Stamped at creation, then frozen: each incarnation of the cluster leaves its own snapshot.
+    expect(cluster.final_snapshot_identifier).toBe('t-final-${formatdate("YYYYMMDDhhmmss", timestamp())}');
     expect(cluster.serverlessv2_scaling_configuration).toMatchObject({ min_capacity: 0, seconds_until_auto_pause: 300 });
     const warm = synth((s) => new AuroraServerless(s, "db", { name: "t", vpcId: "vpc-1", subnetIds: ["a", "b"], minCapacity: 0.5 }));
     expect(all(warm, "aws_rds_cluster")[0].serverlessv2_scaling_configuration.seconds_until_auto_pause).toBeUndefined();

@@ -74,8 +74,20 @@ function identityStatements(json: TerraformJson): Statement[] {
   return statements;
 }
 
-/** Actions Lambda needs to attach to a VPC; EC2 cannot scope them to a resource. */
-const ENI_ACTION = /^ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|AssignPrivateIpAddresses|UnassignPrivateIpAddresses|DescribeSubnets|DescribeSecurityGroups|DescribeVpcs|AssignIpv6Addresses|UnassignIpv6Addresses|GetSecurityGroupsForVpc)$/;
+/** Actions Lambda needs to attach to a VPC (AWSLambdaVPCAccessExecutionRole); EC2 cannot scope them to a resource. */
+const ENI_ACTION = /^ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|AssignPrivateIpAddresses|UnassignPrivateIpAddresses|DescribeSubnets)$/;
+/** X-Ray's write actions have no resource either. */
+const XRAY_ACTION = /^xray:(PutTraceSegments|PutTelemetryRecords)$/;
+
+/** The statements of the role policy attached to the role named `roleName`. */
+function roleStatements(json: TerraformJson, roleName: string): Statement[] {
+  const roles = Object.entries(json.resource?.aws_iam_role ?? {}).filter(([, r]) => r.name === roleName);
+  if (roles.length !== 1) throw new Error(`expected one role ${roleName}, found ${roles.length}`);
+  const ref = `\${aws_iam_role.${roles[0]![0]}.id}`;
+  const policies = resources(json, "aws_iam_role_policy").filter((p) => p.role === ref);
+  const docs = policies.map((p) => /^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/.exec(p.policy)?.[1]);
+  return docs.flatMap((name) => list(json.data?.aws_iam_policy_document?.[name!]?.statement as any).map((s: any) => ({ Effect: s.effect ?? "Allow", Action: list(s.actions), Resource: list(s.resources) })));
+}
 
 describe("policy over every synthesized stack", () => {
   it("the secret scanner catches a planted secret (so a clean result means something)", () => {
@@ -145,25 +157,49 @@ describe("policy over every synthesized stack", () => {
     }
   });
 
-  it('IAM statements use Resource "*" only for the ENI actions Lambda needs in a VPC', () => {
+  it('IAM statements use Resource "*" only for the ENI actions Lambda needs in a VPC and X-Ray writes', () => {
     let checked = 0;
     for (const [name, json] of synth.stacks) {
       for (const s of identityStatements(json)) {
         checked++;
         if (s.Effect !== "Allow" || !s.Resource.includes("*")) continue;
-        for (const action of s.Action) expect(action, `${name}: ${action} on "*"`).toMatch(ENI_ACTION);
+        for (const action of s.Action) expect(action, `${name}: ${action} on "*"`).toMatch(new RegExp(`${ENI_ACTION.source}|${XRAY_ACTION.source}`));
       }
     }
     expect(checked).toBeGreaterThan(0);
   });
 
-  it("the auth function may read exactly its three secrets", () => {
+  it("no role may assign or unassign IPv6 addresses (AWS's VPC minimum does not need them)", () => {
+    for (const [name, text] of synth.texts) expect(text, name).not.toMatch(/ec2:(Assign|Unassign)Ipv6Addresses/);
+  });
+
+  it("the auth function may read exactly its three secrets (auth, Google, proxy), never the master secret, and log in only as its own database user", () => {
     for (const env of synth.envs) {
-      const statements = identityStatements(stackOf(synth, `${env.name}-auth`)).filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
-      const readable = statements.flatMap((s) => s.Resource);
+      const auth = stackOf(synth, `${env.name}-auth`);
+      const statements = roleStatements(auth, `authplane-${env.name}-auth`);
+      const secrets = statements.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
+      const readable = secrets.flatMap((s) => s.Resource);
       expect(readable).toHaveLength(3);
-      for (const arn of readable) expect(arn).toMatch(/^\$\{[^}]+\}$/);
-      for (const s of statements) expect(s.Action).toEqual(["secretsmanager:GetSecretValue"]);
+      for (const arn of readable) expect(arn).toMatch(/^\$\{aws_secretsmanager_secret\.[^}]+\.arn\}$/);
+      for (const s of secrets) expect(s.Action).toEqual(["secretsmanager:GetSecretValue"]);
+      const connect = statements.filter((s) => s.Action.includes("rds-db:connect"));
+      expect(connect).toHaveLength(1);
+      expect(connect[0]!.Resource).toEqual([
+        expect.stringMatching(new RegExp(`^arn:aws:rds-db:${env.region}:${env.accountId}:dbuser:\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${env.name}-database\\.outputs\\.[^}]+\\}/authplane_service$`)),
+      ]);
+    }
+  });
+
+  it("only the migrate function may read the master secret, and it cannot be invoked by API Gateway", () => {
+    for (const env of synth.envs) {
+      const auth = stackOf(synth, `${env.name}-auth`);
+      const migrate = roleStatements(auth, `authplane-${env.name}-migrate`).filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
+      const readable = migrate.flatMap((s) => s.Resource);
+      // The master secret and the auth secret; it serves no requests, so no proxy secret.
+      expect(readable).toHaveLength(2);
+      expect(readable.some((arn) => arn.includes(`cross-stack-reference-input-${env.name}-database`))).toBe(true);
+      const permissions = resources(auth, "aws_lambda_permission");
+      for (const p of permissions) expect(p.function_name).not.toContain("migrator");
     }
   });
 

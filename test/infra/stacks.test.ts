@@ -14,7 +14,7 @@ const envNames = ["dev", "staging", "prod"];
 const lambdaEnv = (stack: TerraformJson) => resources(stack, "aws_lambda_function").map((f) => f.environment?.variables ?? {});
 
 describe("synthesized stacks", () => {
-  it("every environment file yields the five <env>-<component> stacks", () => {
+  it("every environment file yields the six <env>-<component> stacks", () => {
     const expected = envNames.flatMap((env) => COMPONENTS.map((c) => `${env}-${c}`));
     expect([...synth.stacks.keys()].sort()).toEqual(expected.sort());
   });
@@ -116,7 +116,7 @@ describe("synthesized stacks", () => {
   it("the auth function gets the contract's variables and sits in the database's client group", () => {
     for (const env of synth.envs) {
       const auth = stackOf(synth, `${env.name}-auth`);
-      const functions = resources(auth, "aws_lambda_function");
+      const functions = resources(auth, "aws_lambda_function").filter((f) => f.function_name === `authplane-${env.name}-auth`);
       expect(functions).toHaveLength(1);
       const vars = functions[0]?.environment.variables as Record<string, string>;
       const url = env.authDomain ? `https://${env.authDomain}` : expect.stringMatching(/^\$\{aws_apigatewayv2_api\.[^}]+\.api_endpoint\}$/);
@@ -129,9 +129,15 @@ describe("synthesized stacks", () => {
         JWT_AUDIENCE: env.jwtAudience,
         DB_PORT: "5432",
         DB_NAME: "authplane",
+        DB_USER: "authplane_service",
+        DB_IAM_AUTH: "true",
+        DB_POOL_MAX: String(env.auth.poolMax),
       });
+      // No master user in the serving function's config: no master secret, no password.
+      expect(vars.DB_SECRET_ARN).toBeUndefined();
+      expect(vars.DB_PASSWORD).toBeUndefined();
       if (env.passkeyRpId) expect(vars.PASSKEY_RP_ID).toBe(env.passkeyRpId);
-      for (const ref of ["DB_HOST", "DB_SECRET_ARN"]) expect(vars[ref]).toMatch(new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${env.name}-database\\.`));
+      for (const ref of ["DB_HOST"]) expect(vars[ref]).toMatch(new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${env.name}-database\\.`));
       for (const ref of ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN"]) expect(vars[ref]).toMatch(/^\$\{aws_secretsmanager_secret\.[^}]+\.arn\}$/);
       const groups = functions[0]?.vpc_config.security_group_ids as string[];
       // Its own HTTPS-egress group plus the database's client group, nothing else.
