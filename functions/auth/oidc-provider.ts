@@ -55,6 +55,7 @@ export const OIDC_RATE_LIMITS = {
 interface ClientRow {
   referenceId: string | null;
   redirectUris: string[];
+  disabled: boolean;
 }
 
 function parseList(raw: unknown): string[] {
@@ -69,11 +70,11 @@ function parseList(raw: unknown): string[] {
 }
 
 async function clientById(pool: pg.Pool, clientId: string): Promise<ClientRow | undefined> {
-  const { rows } = await pool.query<{ referenceId: string | null; redirectUris: unknown }>(
-    `SELECT "referenceId", "redirectUris" FROM "oauthClient" WHERE "clientId" = $1`,
+  const { rows } = await pool.query<{ referenceId: string | null; redirectUris: unknown; disabled: boolean | null }>(
+    `SELECT "referenceId", "redirectUris", disabled FROM "oauthClient" WHERE "clientId" = $1`,
     [clientId],
   );
-  return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris) } : undefined;
+  return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris), disabled: rows[0].disabled === true } : undefined;
 }
 
 async function appName(pool: pg.Pool, orgId: string): Promise<string> {
@@ -110,8 +111,8 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
             const clientId = typeof params.client_id === "string" ? params.client_id : undefined;
             if (!clientId) return;
             const client = await clientById(pool, clientId);
-            // Unknown or unowned clients are the provider's to refuse, with its own errors.
-            if (!client?.referenceId) return;
+            // Unknown, unowned or disabled clients are the provider's to refuse, with its own errors.
+            if (!client?.referenceId || client.disabled) return;
             const session = ctx.context.session ?? (await getSessionFromCtx(ctx));
             if (!session) return;
             const member = await pool.query(`SELECT 1 FROM "member" WHERE "userId" = $1 AND "organizationId" = $2`, [session.user.id, client.referenceId]);

@@ -364,6 +364,23 @@ describe("authplane as an OpenID Provider", () => {
       expect(to.searchParams.get("error")).toBe("invalid_client");
     });
 
+    it("removing oidc from an app's file disables its client; putting it back enables it", async () => {
+      const file = join(service.appsDir, "wiki.json");
+      const original = readFileSync(file, "utf8");
+      const { oidc: _, ...withoutClient } = JSON.parse(original);
+      writeFileSync(file, JSON.stringify(withoutClient));
+      try {
+        expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(['disabled oidc client of wiki (no "oidc" in its file)']);
+        const request = await authorizationRequest(wiki, WIKI_CALLBACK);
+        const to = await navigate(bob, request.url);
+        expect(to.pathname).toBe("/api/auth/error");
+        expect(to.searchParams.get("error")).toBe("client_disabled");
+      } finally {
+        writeFileSync(file, original);
+      }
+      expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(["updated oidc client team-wiki of wiki (enabled)"]);
+    });
+
     it("a wrong client secret is invalid_client", async () => {
       const wrong = await relyingParty(service, "grafana", "not-the-secret-0123456789abcdefghij");
       const request = await authorizationRequest(grafana, GRAFANA_CALLBACK);
