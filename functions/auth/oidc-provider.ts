@@ -17,6 +17,8 @@ import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/a
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { JWT_TTL_SECONDS } from "../claims.js";
+import { recordAudit } from "./audit.js";
+import { CLIENT_IP_HEADER } from "./client-ip.js";
 import { resolveOrgClaims } from "./org-claims.js";
 
 /** Pages the provider sends a browser to; served by app.ts outside Better Auth's router. */
@@ -77,9 +79,9 @@ async function clientById(pool: pg.Pool, clientId: string): Promise<ClientRow | 
   return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris), disabled: rows[0].disabled === true } : undefined;
 }
 
-async function appName(pool: pg.Pool, orgId: string): Promise<string> {
-  const { rows } = await pool.query<{ name: string }>(`SELECT name FROM "organization" WHERE id = $1`, [orgId]);
-  return rows[0]?.name ?? "this app";
+async function appOf(pool: pg.Pool, orgId: string): Promise<{ name: string; slug: string | null }> {
+  const { rows } = await pool.query<{ name: string; slug: string }>(`SELECT name, slug FROM "organization" WHERE id = $1`, [orgId]);
+  return rows[0] ?? { name: "this app", slug: null };
 }
 
 /** The app's claims for the person, or a refusal when they are not (or no longer) a member. */
@@ -118,7 +120,8 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
             const member = await pool.query(`SELECT 1 FROM "member" WHERE "userId" = $1 AND "organizationId" = $2`, [session.user.id, client.referenceId]);
             if (member.rowCount) return;
 
-            const description = `${session.user.email} is not a member of ${await appName(pool, client.referenceId)}; ask its administrator for access`;
+            const app = await appOf(pool, client.referenceId);
+            const description = `${session.user.email} is not a member of ${app.name}; ask its administrator for access`;
             const redirectUri = typeof params.redirect_uri === "string" ? params.redirect_uri : undefined;
             // Only an exactly registered redirect URI may receive the error (RFC 6749 §4.1.2.1);
             // anything else gets the provider's error page on the auth domain.
@@ -136,7 +139,15 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
               url.searchParams.set("error_description", description);
               target = url.toString();
             }
-            ctx.context.logger.info(JSON.stringify({ msg: "oidc: non-member refused", client_id: clientId, user: session.user.id }));
+            await recordAudit(pool, {
+              action: "oidc.authorize",
+              actor: session.user.id,
+              subject: session.user.email.toLowerCase(),
+              app: app.slug,
+              ip: ctx.request?.headers.get(CLIENT_IP_HEADER) ?? null,
+              outcome: "blocked",
+              detail: { client_id: clientId, reason: "not_a_member" },
+            });
             // A fetch from the sign-in page follows `url` itself; a navigation gets a 302.
             const fromFetch = ctx.request?.headers.get("sec-fetch-mode") === "cors" || ctx.headers?.get("accept")?.includes("application/json");
             if (fromFetch) return ctx.json({ redirect: true, url: target });

@@ -341,6 +341,8 @@ describe("authplane as an OpenID Provider", () => {
       expect(to.searchParams.get("code")).toBeNull();
       expect(to.searchParams.get("error_description")).toBe("ada@example.org is not a member of Team Wiki; ask its administrator for access");
       expect(await oauthError(oidc.authorizationCodeGrant(wiki, to, { pkceCodeVerifier: request.verifier, expectedState: request.state }))).toBe("access_denied");
+      const audit = await service.pool.query(`SELECT subject, app, outcome, detail FROM authplane_audit WHERE action = 'oidc.authorize' ORDER BY at DESC LIMIT 1`);
+      expect(audit.rows[0]).toMatchObject({ subject: "ada@example.org", app: "wiki", outcome: "blocked", detail: { client_id: "team-wiki", reason: "not_a_member" } });
     });
 
     it("a non-member is refused right after signing in at the provider, too", async () => {
