@@ -104,6 +104,18 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
     hooks: {
       before: [
         {
+          // The provider's own hook hands any truthy `oauth_query` (on every endpoint) to its
+          // signature check, which throws on a non-string: a 500 for `{"oauth_query":[0]}`. Runs
+          // first (this plugin is listed before the provider) and makes it a 400.
+          matcher: (ctx) => {
+            const body = ctx.body as Record<string, unknown> | undefined;
+            return typeof body === "object" && body !== null && body.oauth_query !== undefined && typeof body.oauth_query !== "string";
+          },
+          handler: createAuthMiddleware(async () => {
+            throw new APIError("BAD_REQUEST", { error: "invalid_request", error_description: "oauth_query must be a string", message: "oauth_query must be a string" });
+          }),
+        },
+        {
           matcher: (ctx) => ctx.path === "/oauth2/authorize",
           handler: createAuthMiddleware(async (ctx) => {
             // Same parameter source as the provider: a POSTed form on the browser's own request,
@@ -232,6 +244,7 @@ export function oidcProviderPlugins({ pool, issuer }: OidcProviderOptions) {
       },
     ],
   });
-  // A tuple, so the provider's endpoints stay typed on `auth.api`.
-  return [provider, membershipGate(pool, issuer)] as const;
+  // A tuple, so the provider's endpoints stay typed on `auth.api`; the gate first, so its input
+  // check runs before the provider's hooks.
+  return [membershipGate(pool, issuer), provider] as const;
 }
