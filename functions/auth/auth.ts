@@ -5,8 +5,8 @@
 import { passkey } from "@better-auth/passkey";
 import { betterAuth, type BetterAuthOptions } from "better-auth";
 // Deep imports: the plugins barrel would pull every Better Auth plugin into the bundle.
+import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
-import { jwt } from "better-auth/plugins/jwt";
 import { organization } from "better-auth/plugins/organization";
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/organization/access";
@@ -14,12 +14,20 @@ import pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
 import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
+import { instrumentPool } from "./db-faults.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
+import { tokenOrganizationResolver } from "./app-origin.js";
+import { oidcProviderPlugins } from "./oidc-provider.js";
 import { resolveOrgClaims } from "./org-claims.js";
+import { sessionRevocations } from "./revocations.js";
+import { noSelectionChangeOnGet } from "./safe-methods.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
+import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
+import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { iamAuthPassword } from "./db-iam.js";
+import { auditTrail } from "./audit-trail.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -27,6 +35,9 @@ export const KEY_GRACE_SECONDS = 7 * 24 * 3600;
 
 /** Sessions last a week and slide daily; JWTs minted from them last 15 minutes. */
 const SESSION_SECONDS = 7 * 24 * 3600;
+
+/** What a blocked (offboarded) person sees on every sign-in attempt (error code BANNED_USER). */
+export const BANNED_MESSAGE = "This account is blocked from signing in (offboarded). Ask an administrator to reinstate it.";
 
 export function createPool(config: AuthConfig): pg.Pool {
   const db = config.database;
@@ -52,10 +63,9 @@ export function createPool(config: AuthConfig): pg.Pool {
           ssl: db.ssl ? { rejectUnauthorized: true } : false,
           ...common,
         });
-  // An idle connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart)
-  // must not crash the process; the pool replaces it on the next query.
-  pool.on("error", (err) => console.error(JSON.stringify({ level: "warn", msg: "idle database connection lost", error: err.message })));
-  return pool;
+  // A connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart), idle
+  // or checked out, must not crash the process; requests it fails answer 503 (db-faults.ts).
+  return instrumentPool(pool);
 }
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
@@ -76,15 +86,21 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
   const secure = config.baseURL.startsWith("https:") || config.trustedOrigins.every((o) => o.startsWith("https:"));
   const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
   const google = config.google;
+  const tokenOrganization = tokenOrganizationResolver(pool, config);
+  // Only for the ban: operators block and reinstate people with `npm run apps` (their own SQL),
+  // so none of the plugin's HTTP endpoints is served, whatever role a user might hold.
+  const userBan = admin({ defaultRole: "user", bannedUserMessage: BANNED_MESSAGE });
   return {
     appName: config.passkey.rpName,
-    baseURL: { allowedHosts: allowedHosts(config), fallback: config.baseURL },
+    // One host: a plain string, so Better Auth skips per-request base URL resolution.
+    baseURL: staticBaseURL(config.baseURL, allowedHosts(config)) ?? { allowedHosts: allowedHosts(config), fallback: config.baseURL },
     basePath: "/api/auth",
     secrets: config.secrets,
     database: pool,
     secondaryStorage: redis,
     trustedOrigins: [...new Set([config.baseURL, ...config.trustedOrigins])],
     telemetry: { enabled: false },
+    disabledPaths: Object.values(userBan.endpoints).map((e) => e.path),
     session: {
       expiresIn: SESSION_SECONDS,
       updateAge: 24 * 3600,
@@ -108,6 +124,9 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       // Lambda instances come and go, so in-memory counters would reset with each; Redis when
       // there is one, otherwise the database every instance shares.
       storage: redis ? "secondary-storage" : "database",
+      // Session/token/JWKS reads write no counter rows (see hot-path.ts); sign-in, sign-up,
+      // password, passkey and native exchange keep Better Auth's and our plugins' strict rules.
+      customRules: READ_ONLY_RATE_RULES,
     },
     advanced: {
       // Explicit, because Better Auth turns origin checks off by itself under NODE_ENV=test:
@@ -116,7 +135,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       disableCSRFCheck: false,
       useSecureCookies: secure,
       trustedProxyHeaders: config.trustProxyHeaders,
-      database: { validateSchema: config.validateSchema },
+      // joins: session + user in one query (findSession joins user) instead of two.
+      database: { validateSchema: config.validateSchema, joins: true },
       defaultCookieAttributes: { httpOnly: true, secure, sameSite: "lax" },
       crossSubDomainCookies: config.cookieDomain ? { enabled: true, domain: config.cookieDomain } : undefined,
       // One header, written by app.ts from the forwarded chain (see client-ip.ts).
@@ -136,7 +156,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         ac: createAccessControl(defaultStatements),
         dynamicAccessControl: { enabled: true },
       }),
-      jwt({
+      jwtWithKeyInMemory({
         jwks: {
           keyPairConfig: { alg: JWT_ALG, modulusLength: 2048 },
           // Without an interval Better Auth keeps one key forever; with it, keys rotate and
@@ -148,18 +168,28 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
           issuer: config.jwt.issuer,
           audience: config.jwt.audience,
           expirationTime: `${JWT_TTL_SECONDS}s`,
+          // The app comes from the request when it names one (app-origin.ts), else the session.
           definePayload: async ({ user, session }) => ({
             email: user.email,
-            ...(await resolveOrgClaims(pool, user.id, session.activeOrganizationId as string | null | undefined)),
+            sid: session.id,
+            ...(await resolveOrgClaims(pool, user.id, await tokenOrganization(session.activeOrganizationId as string | null | undefined))),
           }),
         },
         // A JWT is minted on request (/token), not on every session read.
         disableSettingJwtHeader: true,
-      }),
+      }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
+      // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
+      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
+      // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
+      new RouterOnce().plugin,
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
       nativeApp({ callbacks: config.nativeAppCallbacks }),
+      userBan,
+      sessionRevocations(pool),
+      noSelectionChangeOnGet(),
+      auditTrail(pool),
     ],
   } satisfies BetterAuthOptions;
 }

@@ -1,39 +1,41 @@
 /**
  * Which client a request is from, for rate limits and session records. Better Auth reads one
- * header; this decides what goes in it, because X-Forwarded-For arrives as a chain whose left
- * part anyone can write:
+ * header; this decides what goes in it. X-Forwarded-For is never believed as such: anyone who
+ * reaches the service directly can write it, rotate it to dodge a limit, or write a victim's
+ * address to spend the victim's budget. Two sources are trusted instead:
  *
- *   direct (native app, SPA):  "<anything the client sent>, <client>"           ← edge appends
- *   through an app's proxy:    "<anything>, <browser>, <app server>"            ← proxy, then edge
- *
- * The rightmost entry is appended by our own edge (API Gateway, the load balancer) and cannot be
- * forged. Through an app proxy (X-Forwarded-Host, honoured only with TRUST_PROXY_HEADERS) the
- * entry before it is the browser, as the proxy saw it. Without any chain (a bare node server)
- * the socket's address is used.
+ *   an app proxy that proves itself:  the browser address it signed (proxy-signature.ts)
+ *   otherwise:                        the transport peer, as the runtime adapter saw it
+ *                                     (API Gateway's `sourceIp` in the Lambda event, the
+ *                                     socket's address on the node server)
  */
 import { isIP } from "node:net";
+import { PROXY_CLIENT_HEADER, PROXY_SIGNATURE_HEADER } from "../proxy/signature.js";
+import { trustedForwarding, type ForwardingPolicy } from "./proxy-signature.js";
 
 /** The single-value header Better Auth is told to read (advanced.ipAddress.ipAddressHeaders). */
 export const CLIENT_IP_HEADER = "x-authplane-client-ip";
 /** Set by the runtime adapters from the socket / API Gateway's sourceIp; never trusted from outside. */
 export const SOURCE_IP_HEADER = "x-authplane-source-ip";
 
-export function clientIp(headers: Headers, { trustProxyHeaders }: { trustProxyHeaders: boolean }): string | null {
-  const chain = (headers.get("x-forwarded-for") ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => isIP(s) !== 0);
-  const viaAppProxy = trustProxyHeaders && headers.has("x-forwarded-host");
-  const pick = viaAppProxy && chain.length >= 2 ? chain[chain.length - 2] : chain[chain.length - 1];
-  if (pick) return pick;
+/** Forwarding headers Better Auth would read on its own; dropped unless a proxy signed them. */
+const FORWARDING_HEADERS = ["x-forwarded-host", "x-forwarded-proto", "x-forwarded-for", "x-real-ip", "forwarded", PROXY_CLIENT_HEADER, PROXY_SIGNATURE_HEADER];
+
+export function clientIp(headers: Headers, policy: ForwardingPolicy): string | null {
+  const signed = trustedForwarding(headers, policy)?.client;
+  if (signed) return signed.replace(/^::ffff:/, "");
   const source = headers.get(SOURCE_IP_HEADER);
   return source && isIP(source) !== 0 ? source : null;
 }
 
-/** A copy of the request whose client-IP header is ours alone (any inbound value is replaced). */
-export function withClientIp(req: Request, policy: { trustProxyHeaders: boolean }): Request {
+/**
+ * The request Better Auth sees, in one copy: the client-IP header is ours alone (any inbound
+ * value is replaced) and forwarding headers survive only when a proxy proved them.
+ */
+export function withClientIp(req: Request, policy: ForwardingPolicy): Request {
   const headers = new Headers(req.headers);
   headers.delete(CLIENT_IP_HEADER);
+  if (!trustedForwarding(req.headers, policy)) for (const name of FORWARDING_HEADERS) headers.delete(name);
   const ip = clientIp(req.headers, policy);
   if (ip) headers.set(CLIENT_IP_HEADER, ip);
   return new Request(req, { headers });

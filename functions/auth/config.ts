@@ -45,6 +45,16 @@ export const AuthConfigSchema = z
       rpId: hostname.optional(),
       rpName: z.string().min(1).default("authplane"),
     }),
+    /**
+     * WebAuthn Related Origin Requests: https app origins on other registrable domains that may use
+     * the passkey RP ID. Served as `/.well-known/webauthn` (which must answer on the RP ID's own
+     * origin) and trusted like TRUSTED_ORIGINS. Browsers honour at most 5 registrable domains.
+     * @default []
+     * @example ["https://app.example-brand.com"]
+     */
+    relatedOrigins: z
+      .array(origin.refine((o) => o.startsWith("https://"), { message: "must be an https origin (browsers fetch related origins over https only)" }))
+      .default([]),
     /** Host suffixes a passkey ceremony may come from; each origin's host must be one of these or under one. */
     allowedRpIds: z.array(hostname).min(1, { message: "list the parent domain(s), e.g. example.org" }),
     jwt: z.object({ issuer: z.string().min(1), audience: z.string().min(1) }),
@@ -95,8 +105,13 @@ export const AuthConfigSchema = z
       })
       .optional(),
     emailPassword: z.boolean().default(false),
-    /** Honour X-Forwarded-Host/Proto (the app proxies set them). Off: only the request's own host counts. */
+    /**
+     * Honour X-Forwarded-Host/Proto and the client address from app proxies that sign them with
+     * one of `proxySecrets`. Off: only the request's own host and transport peer count.
+     */
     trustProxyHeaders: z.boolean().default(false),
+    /** Secrets app proxies sign forwarded headers with (current first; more during a rotation). */
+    proxySecrets: z.array(secretValue).default([]),
     /** Better Auth's schema check at start-up; off on Lambda, where migrations run at deploy. */
     validateSchema: z.boolean().default(true),
     /** Largest request body accepted, in bytes. */
@@ -109,7 +124,7 @@ export const AuthConfigSchema = z
     const inAllowed = (host: string) => c.allowedRpIds.some((rp) => host === rp || host.endsWith(`.${rp}`));
     for (const [i, o] of c.trustedOrigins.entries()) {
       const host = new URL(o).hostname;
-      if (!inAllowed(host)) {
+      if (!inAllowed(host) && !c.relatedOrigins.includes(o)) {
         ctx.addIssue({
           code: "custom",
           path: ["trustedOrigins", i],
@@ -117,10 +132,23 @@ export const AuthConfigSchema = z
         });
       }
     }
+    if (c.trustProxyHeaders && c.proxySecrets.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["proxySecrets"],
+        message: "TRUST_PROXY_HEADERS needs the secret app proxies sign with (e.g. `openssl rand -base64 32`); an unsigned forwarded header proves nothing",
+      });
+    }
     if (c.passkey.rpId && !c.allowedRpIds.includes(c.passkey.rpId)) {
       ctx.addIssue({ code: "custom", path: ["passkey", "rpId"], message: `must be one of ALLOWED_RP_IDS (${c.allowedRpIds.join(", ")})` });
     }
-  });
+    for (const [i, o] of c.relatedOrigins.entries()) {
+      if (!c.passkey.rpId) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: "needs PASSKEY_RP_ID: related origins share one fixed RP ID" });
+      else if (inAllowed(new URL(o).hostname)) ctx.addIssue({ code: "custom", path: ["relatedOrigins", i], message: `${o} is within ALLOWED_RP_IDS already; list it in TRUSTED_ORIGINS only` });
+    }
+  })
+  // Related origins are app origins too: CORS, CSRF, the host guard and the passkey origin list take them.
+  .transform((c) => ({ ...c, trustedOrigins: [...new Set([...c.trustedOrigins, ...c.relatedOrigins])] }));
 
 export type AuthConfig = z.output<typeof AuthConfigSchema>;
 export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
@@ -129,6 +157,7 @@ export type AuthConfigInput = z.input<typeof AuthConfigSchema>;
 const ENV_NAME: Record<string, string> = {
   baseURL: "BETTER_AUTH_URL",
   trustedOrigins: "TRUSTED_ORIGINS",
+  relatedOrigins: "RELATED_ORIGINS",
   "passkey.rpId": "PASSKEY_RP_ID",
   "passkey.rpName": "PASSKEY_RP_NAME",
   allowedRpIds: "ALLOWED_RP_IDS",
@@ -141,6 +170,7 @@ const ENV_NAME: Record<string, string> = {
   databasePoolMax: "DB_POOL_MAX",
   databaseServiceRole: "DB_SERVICE_ROLE",
   secrets: "BETTER_AUTH_SECRET (or AUTH_SECRET_ARN)",
+  proxySecrets: "PROXY_SECRET (or PROXY_SECRET_ARN)",
 };
 
 export class ConfigError extends Error {
@@ -197,6 +227,7 @@ export function configFromEnv(env: Env): AuthConfig {
   return parseConfig({
     baseURL,
     trustedOrigins: list(env.TRUSTED_ORIGINS),
+    relatedOrigins: list(env.RELATED_ORIGINS),
     passkey: { rpId: env.PASSKEY_RP_ID || undefined, rpName: env.PASSKEY_RP_NAME || undefined },
     allowedRpIds: list(env.ALLOWED_RP_IDS),
     jwt: { issuer: env.JWT_ISSUER || baseURL, audience: env.JWT_AUDIENCE ?? "" },
@@ -211,6 +242,8 @@ export function configFromEnv(env: Env): AuthConfig {
     google,
     emailPassword: bool(env.EMAIL_PASSWORD_ENABLED, false),
     trustProxyHeaders: bool(env.TRUST_PROXY_HEADERS, false),
+    // PROXY_SECRETS="new,old" during a rotation; the proxies sign with the first.
+    proxySecrets: list(env.PROXY_SECRETS ?? env.PROXY_SECRET),
     validateSchema: bool(env.VALIDATE_SCHEMA, true),
     maxBodyBytes: env.MAX_BODY_BYTES ? Number(env.MAX_BODY_BYTES) : undefined,
     rateLimit: { enabled: bool(env.RATE_LIMIT_ENABLED, true), window: 60, max: env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : 100 },

@@ -28,12 +28,13 @@ export function hostGuard(config: AuthConfig): MiddlewareHandler {
 }
 
 /**
- * Passkey ceremonies only from allowed origins whose host lies within ALLOWED_RP_IDS. The
+ * Passkey ceremonies only from allowed origins whose host lies within ALLOWED_RP_IDS (or that
+ * RELATED_ORIGINS names, for apps on other registrable domains). The
  * WebAuthn signature binds the origin too, but refusing here keeps challenges from being minted
  * for (and rate budget spent by) pages that could never complete a ceremony.
  */
 export function passkeyOriginGuard(config: AuthConfig): MiddlewareHandler {
-  const allowed = new Set([config.baseURL, ...config.trustedOrigins].filter((o) => hostWithin(new URL(o).hostname, config.allowedRpIds)));
+  const allowed = new Set([config.baseURL, ...config.trustedOrigins].filter((o) => hostWithin(new URL(o).hostname, config.allowedRpIds) || config.relatedOrigins.includes(o)));
   return async (c, next) => {
     const origin = requestOrigin(c.req.raw, config);
     if (!origin || !allowed.has(origin)) {

@@ -1,27 +1,54 @@
 /**
  * Lambda adapter. The config (with secrets fetched from Secrets Manager) is loaded once per
- * instance, on the first event, and shared by every invocation after it.
+ * instance and shared by every invocation after it.
+ *
+ * Cold start: this entry chunk holds only the adapter. While Lambda initialises it, the service
+ * (Better Auth, zod, kysely, pg) and, only when `*_SECRET_ARN` variables are set, the AWS SDK
+ * load in parallel, and the secrets are fetched as soon as the SDK is there, so their network
+ * round trip overlaps the service's own loading instead of following it.
  *
  * An event `{ "authplane": "migrate" }` (invoked by the operator or a deploy pipeline, never by
  * API Gateway) runs the schema migration from inside the VPC, where Aurora is reachable.
  */
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
-import { createApp } from "./app.js";
 import { SOURCE_IP_HEADER } from "./client-ip.js";
-import { loadConfig, type AuthConfig } from "./config.js";
+import type { AuthConfig } from "./config.js";
+import { needsSecrets, preloadSecretsClient } from "./secrets.js";
 
 type HttpHandler = ReturnType<typeof handle>;
 
 let config: Promise<AuthConfig> | undefined;
 let http: Promise<HttpHandler> | undefined;
 
+/** Start (once) loading a module; a failed load is retried on the next call, not replayed. */
+function loader<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= load().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+const appModule = loader(() => import("./app.js"));
+const configModule = loader(() => import("./config.js"));
+
 function configOnce(): Promise<AuthConfig> {
-  config ??= loadConfig(process.env).catch((err: unknown) => {
-    config = undefined; // the next event retries instead of replaying a transient failure
-    throw err;
-  });
+  config ??= configModule()
+    .then(({ loadConfig }) => loadConfig(process.env))
+    .catch((err: unknown) => {
+      config = undefined; // the next event retries instead of replaying a transient failure
+      throw err;
+    });
   return config;
 }
+
+// At init, not on the first event: start everything the first event will wait for. Failures
+// surface (and are retried) there, so nothing here may reject unhandled.
+if (needsSecrets(process.env)) preloadSecretsClient().catch(() => undefined);
+appModule().catch(() => undefined);
+configOnce().catch(() => undefined);
 
 /** API Gateway's own view of the peer address travels as a header only the adapter may set. */
 function withEventSourceIp<E extends LambdaEvent>(event: E): E {
@@ -38,7 +65,12 @@ export async function handler(event: LambdaEvent | { authplane: "migrate" }, con
     const { created, altered } = await migrate(await configOnce());
     return { created, altered };
   }
-  http ??= configOnce().then((c) => handle(createApp(c)));
+  http ??= Promise.all([configOnce(), appModule()])
+    .then(([c, { createApp }]) => handle(createApp(c)))
+    .catch((err: unknown) => {
+      http = undefined;
+      throw err;
+    });
   return (await http)(withEventSourceIp(event as LambdaEvent), context);
 }
 
@@ -48,7 +80,7 @@ export async function handler(event: LambdaEvent | { authplane: "migrate" }, con
  */
 export async function __benchInit(): Promise<void> {
   if (!process.env.AUTHPLANE_BENCH_INIT) return;
-  const { configFromEnv } = await import("./config.js");
+  const [{ configFromEnv }, { createApp }] = await Promise.all([configModule(), appModule()]);
   createApp(
     configFromEnv({
       DATABASE_URL: "postgres://bench@127.0.0.1:1/bench",

@@ -43,19 +43,21 @@ function parsePermission(raw: unknown): Permissions {
  */
 export async function resolveOrgClaims(pool: Pool, userId: string, organizationId: string | null | undefined): Promise<OrgClaims> {
   if (!organizationId) return NO_ORG;
-  const { rows } = await pool.query<{ id: string; slug: string; role: string }>(
-    `SELECT o.id, o.slug, m.role FROM "member" m JOIN "organization" o ON o.id = m."organizationId"
+  // One round trip: the membership and the definitions of the roles it names.
+  const { rows } = await pool.query<{ id: string; slug: string; role: string; defined: { role: string; permission: unknown }[] }>(
+    `SELECT o.id, o.slug, m.role,
+            coalesce((SELECT json_agg(json_build_object('role', r.role, 'permission', r.permission))
+                        FROM "organizationRole" r
+                       WHERE r."organizationId" = o.id
+                         AND r.role IN (SELECT btrim(x) FROM unnest(string_to_array(m.role, ',')) AS x)), '[]'::json) AS defined
+       FROM "member" m JOIN "organization" o ON o.id = m."organizationId"
       WHERE m."userId" = $1 AND m."organizationId" = $2`,
     [userId, organizationId],
   );
   const member = rows[0];
   if (!member) return NO_ORG;
   const roles = member.role.split(",").map((r) => r.trim()).filter(Boolean);
-  const defined = await pool.query<{ role: string; permission: unknown }>(
-    `SELECT role, permission FROM "organizationRole" WHERE "organizationId" = $1 AND role = ANY($2::text[])`,
-    [organizationId, roles],
-  );
-  const byRole = new Map(defined.rows.map((r) => [r.role, parsePermission(r.permission)]));
+  const byRole = new Map(member.defined.map((r) => [r.role, parsePermission(r.permission)]));
   const permissions = roles.map((r) => byRole.get(r) ?? builtInRole(r) ?? {});
   return { org_id: member.id, org_slug: member.slug, role: roles.join(","), permissions: mergePermissions(permissions) };
 }

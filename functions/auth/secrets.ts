@@ -3,25 +3,47 @@
  * fetched once per instance, all in parallel (one round trip of latency, not three), and turned
  * into the same variables a local run sets by hand. Errors name the ARN and the field, never a
  * value.
+ *
+ * The AWS SDK is imported on first use only: it costs 50-80 ms to load in a fresh process and
+ * is needed once, and not at all without ARNs (local, tests, containers). `preloadSecretsClient`
+ * lets a cold start begin that import while it loads the rest of the service.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 
 /** The variables holding secret ARNs, and the JSON each secret must contain. */
-export const SECRET_ARN_VARS = ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN", "DB_SECRET_ARN"] as const;
+export const SECRET_ARN_VARS = ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN", "DB_SECRET_ARN", "PROXY_SECRET_ARN"] as const;
 type ArnVar = (typeof SECRET_ARN_VARS)[number];
 
 export const SECRET_SHAPES: Record<ArnVar, string> = {
   AUTH_SECRET_ARN: '{"secret":"<at least 32 random characters>"} or {"secrets":[{"version":2,"value":"…"},{"version":1,"value":"…"}]}',
   GOOGLE_OAUTH_SECRET_ARN: '{"clientId":"….apps.googleusercontent.com","clientSecret":"…"}',
   DB_SECRET_ARN: '{"username":"…","password":"…"} (RDS writes this one itself)',
+  PROXY_SECRET_ARN: '{"secret":"<at least 32 random characters>"} or {"secrets":["<new>","<old>"]} (the apps\' proxies sign with the same value)',
 };
 
 export class SecretError extends Error {
   override name = "SecretError";
 }
 
+type Sdk = typeof import("@aws-sdk/client-secrets-manager");
+
+let sdk: Promise<Sdk> | undefined;
 let client: SecretsManagerClient | undefined;
 const cache = new Map<string, Promise<Record<string, unknown>>>();
+
+/** Start loading the AWS SDK (once); resolves when it is loaded. */
+export function preloadSecretsClient(): Promise<Sdk> {
+  sdk ??= import("@aws-sdk/client-secrets-manager").catch((err: unknown) => {
+    sdk = undefined;
+    throw err;
+  });
+  return sdk;
+}
+
+/** True when this environment names secrets to fetch (and so needs the AWS SDK). */
+export function needsSecrets(env: Record<string, string | undefined>): boolean {
+  return SECRET_ARN_VARS.some((name) => env[name]);
+}
 
 /** Forget fetched values (tests; a rotated secret is picked up by the next instance anyway). */
 export function resetSecretCache(): void {
@@ -32,9 +54,11 @@ export function resetSecretCache(): void {
 function fetchJson(variable: ArnVar, arn: string): Promise<Record<string, unknown>> {
   let pending = cache.get(arn);
   if (!pending) {
-    client ??= new SecretsManagerClient({});
-    pending = client
-      .send(new GetSecretValueCommand({ SecretId: arn }))
+    pending = preloadSecretsClient()
+      .then(({ GetSecretValueCommand, SecretsManagerClient }) => {
+        client ??= new SecretsManagerClient({});
+        return client.send(new GetSecretValueCommand({ SecretId: arn }));
+      })
       .then((out) => {
         if (!out.SecretString) throw new SecretError(`${variable}: secret ${arn} has no string value; put ${SECRET_SHAPES[variable]}`);
         try {
@@ -78,6 +102,16 @@ function authSecretEnv(json: Record<string, unknown>, arn: string): Record<strin
   return { BETTER_AUTH_SECRET: field(json, "AUTH_SECRET_ARN", arn, "secret") };
 }
 
+function proxySecretEnv(json: Record<string, unknown>, arn: string): Record<string, string> {
+  if (Array.isArray(json.secrets)) {
+    if (!json.secrets.length || !json.secrets.every((s) => typeof s === "string" && s !== "" && !s.includes(","))) {
+      throw new SecretError(`PROXY_SECRET_ARN: secret ${arn} "secrets" must be a non-empty list of strings without commas`);
+    }
+    return { PROXY_SECRETS: json.secrets.join(",") };
+  }
+  return { PROXY_SECRET: field(json, "PROXY_SECRET_ARN", arn, "secret") };
+}
+
 /**
  * Fetch every secret whose ARN variable is set and return the environment variables they stand
  * for. Resolves once per ARN per instance; concurrent cold-start callers share the requests.
@@ -93,6 +127,8 @@ export async function fetchSecretEnv(env: Record<string, string | undefined>): P
         return { GOOGLE_CLIENT_ID: field(json, variable, arn, "clientId"), GOOGLE_CLIENT_SECRET: field(json, variable, arn, "clientSecret") };
       case "DB_SECRET_ARN":
         return { DB_USER: field(json, variable, arn, "username"), DB_PASSWORD: field(json, variable, arn, "password") };
+      case "PROXY_SECRET_ARN":
+        return proxySecretEnv(json, arn);
     }
   });
   // Settle all before failing: the operator sees every broken secret at once, and no request

@@ -4,7 +4,8 @@
  * credentials (so the app can use passkeys bound to this domain).
  *
  * Apple fetches /.well-known/apple-app-site-association without an extension, must get
- * JSON with no redirect; Android fetches /.well-known/assetlinks.json.
+ * JSON with no redirect; Android fetches /.well-known/assetlinks.json. Browsers fetch
+ * /.well-known/webauthn for passkeys used on origins outside the RP ID's domain.
  */
 import { Hono } from "hono";
 
@@ -28,6 +29,14 @@ export interface AppAssociationOptions {
    * @example ["/app/callback"]
    */
   appLinkPaths?: string[];
+  /**
+   * WebAuthn Related Origin Requests: https origins on other registrable domains that may use
+   * this RP ID. Browsers fetch `https://<RP ID>/.well-known/webauthn`, so this route must be
+   * reachable on the RP ID's own origin (serve it there or proxy that one path here).
+   * @default []
+   * @example ["https://app.example-brand.com"]
+   */
+  relatedOrigins?: string[];
 }
 
 export const APPLE_APP_ID = /^[A-Z0-9]{10}\.[A-Za-z0-9.-]+$/;
@@ -82,6 +91,7 @@ export function wellKnownRoutes(opts: AppAssociationOptions): Hono {
   validateAppAssociation(opts);
   const apple = (opts.appleAppIds ?? []).length ? JSON.stringify(appleAppSiteAssociation(opts)) : null;
   const android = (opts.androidAppLinks ?? []).length ? JSON.stringify(androidAssetLinks(opts)) : null;
+  const webauthn = (opts.relatedOrigins ?? []).length ? JSON.stringify({ origins: opts.relatedOrigins }) : null;
   const app = new Hono();
   app.get("/.well-known/apple-app-site-association", (c) =>
     apple ? c.body(apple, 200, { "content-type": "application/json", ...CACHE }) : c.notFound(),
@@ -89,6 +99,8 @@ export function wellKnownRoutes(opts: AppAssociationOptions): Hono {
   app.get("/.well-known/assetlinks.json", (c) =>
     android ? c.body(android, 200, { "content-type": "application/json", ...CACHE }) : c.notFound(),
   );
+  // Fetched by the browser itself, credential-less and without CORS; it must be JSON, no redirect.
+  app.get("/.well-known/webauthn", (c) => (webauthn ? c.body(webauthn, 200, { "content-type": "application/json", ...CACHE }) : c.notFound()));
   return app;
 }
 

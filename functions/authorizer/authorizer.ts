@@ -1,10 +1,14 @@
 /**
- * The authorizer as a plain function of an API Gateway event: find the bearer token, answer from
- * the verified-token cache or verify it, and build the response for the event's kind. Every
- * failure becomes a deny with a stable reason code in one JSON log line; nothing throws out, and
- * neither the token nor any claim value is ever logged.
+ * The authorizer as a plain function of an API Gateway event: read what the backend's stage
+ * requires (app, route permission), find the bearer token, answer from the verified-token cache or
+ * verify it, then check the requirement and the revocation feed, and build the response for the
+ * event's kind. The cache holds only what the token proves (its claims); the app, route and
+ * revocation checks run after it on every request, so one backend's or route's decision is never
+ * reused for another. Every failure becomes a deny with a stable reason code in one JSON log line;
+ * nothing throws out, and neither the token nor any claim value is ever logged.
  */
 import { CLAIM, flattenPermissions } from "../claims.js";
+import { Attachments, checkRequirement, type Requirement } from "./attachment.js";
 import type { AuthorizerConfig } from "./config.js";
 import type { VerifiedClaims } from "./claims-check.js";
 import { DENY, Denied } from "./deny-codes.js";
@@ -20,6 +24,8 @@ import {
 } from "./events.js";
 import { JwksCache } from "./jwks-cache.js";
 import { ExpiringLru } from "./lru.js";
+import { AuthorizerMetrics } from "./metrics.js";
+import { RevocationFeed } from "./revocations.js";
 import { TokenVerifier, type KeySource } from "./verify.js";
 
 export type LogLine = Record<string, string | number | undefined>;
@@ -27,24 +33,33 @@ export type LogLine = Record<string, string | number | undefined>;
 export interface AuthorizerDeps {
   /** Where keys come from. @default a JwksCache built from the config */
   keys?: KeySource;
-  /** Receives one object per deny or JWKS failure. @default a JSON line on stdout */
+  /** Receives one object per deny or fetch failure. @default a JSON line on stdout */
   log?: (line: LogLine) => void;
+  /** Receives the EMF metric documents. @default a JSON line on stdout */
+  metrics?: (document: Record<string, unknown>) => void;
   /** Milliseconds clock. @default Date.now */
   now?: () => number;
 }
 
 export interface Authorizer {
   handle(event: unknown): Promise<AuthorizerResponse>;
+  /** The same decision, synchronous whenever no fetch is needed (what `handle` awaits). */
+  decide(event: unknown): AuthorizerResponse | Promise<AuthorizerResponse>;
   verifier: TokenVerifier;
   keys: KeySource;
+  attachments: Attachments;
+  /** undefined when REVOCATIONS_URL=off. */
+  revocations: RevocationFeed | undefined;
+  metrics: AuthorizerMetrics;
 }
 
 interface Identity {
   principalId: string;
   context: AuthorizerContext;
+  claims: VerifiedClaims;
 }
 
-export function writeLogLine(line: LogLine): void {
+export function writeLogLine(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
@@ -89,40 +104,96 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
       onFetchError: (reason) => log({ level: "warn", msg: "authorizer.jwks_fetch_failed", reason }),
       now,
     });
+  const revocations = config.revocationsUrl
+    ? new RevocationFeed({
+        url: config.revocationsUrl,
+        refreshMs: config.revocationsRefreshMs,
+        maxStaleMs: config.revocationsMaxStaleMs,
+        timeoutMs: config.jwksTimeoutMs,
+        onFetchError: (reason) => log({ level: "warn", msg: "authorizer.revocations_fetch_failed", reason }),
+        now,
+      })
+    : undefined;
+  const metrics = new AuthorizerMetrics({ write: deps.metrics ?? writeLogLine, flushIntervalMs: config.metricsFlushMs, now });
   const verifier = new TokenVerifier(config, keys);
+  const attachments = new Attachments();
   const cache = new ExpiringLru<Identity>(config.cacheEntries, now);
 
-  async function handle(event: unknown): Promise<AuthorizerResponse> {
+  function denied(kind: EventKind, event: unknown, error: unknown): AuthorizerResponse {
+    const reason = error instanceof Denied ? error : undefined;
+    const code = reason?.code ?? DENY.internal;
+    try {
+      metrics.deny(code, now());
+      log({
+        level: "warn",
+        msg: "authorizer.deny",
+        reason: code,
+        field: reason?.field,
+        error: reason ? undefined : error instanceof Error ? error.name : typeof error,
+        kind,
+        requestId: requestIdOf(event),
+      });
+    } catch {
+      // A broken log sink must not turn a deny into an exception.
+    }
+    return safeDeny(kind, event);
+  }
+
+  function allowed(kind: EventKind, event: unknown, identity: Identity, nowMs: number): AuthorizerResponse {
+    if (revocations) {
+      const { claims } = identity;
+      const code = revocations.check(claims.sub, claims.sid, claims.iat, nowMs);
+      if (code) throw new Denied(code, code === DENY.revoked ? CLAIM.sub : undefined);
+    }
+    metrics.allow(nowMs);
+    return allowResponse(kind, event, identity.principalId, identity.context);
+  }
+
+  /** The requirement and revocation checks, after the token is known good. */
+  function finish(kind: EventKind, event: unknown, identity: Identity, requirement: Requirement, nowMs: number): AuthorizerResponse | Promise<AuthorizerResponse> {
+    checkRequirement(identity.claims, requirement);
+    const pending = revocations?.ready(nowMs);
+    // After a wait the clock is read again: the copy is judged as of the decision.
+    if (pending) return pending.then(() => allowed(kind, event, identity, now())).catch((error) => denied(kind, event, error));
+    return allowed(kind, event, identity, nowMs);
+  }
+
+  function remember(token: string, claims: VerifiedClaims, nowMs: number): Identity {
+    const identity = { principalId: claims.sub, context: contextOf(claims), claims };
+    // The entry dies with the token (exp is in seconds).
+    cache.set(token, identity, claims.exp * 1000, nowMs);
+    return identity;
+  }
+
+  function decide(event: unknown): AuthorizerResponse | Promise<AuthorizerResponse> {
     let kind: EventKind = "unknown";
     try {
       kind = eventKind(event);
       const token = bearerToken(authorizationOf(event, kind), config.maxTokenLength);
-      let identity = cache.get(token);
-      if (!identity) {
-        const claims = await verifier.verify(token, Math.floor(now() / 1000));
-        identity = { principalId: claims.sub, context: contextOf(claims) };
-        // The entry dies with the token (exp is in seconds).
-        cache.set(token, identity, claims.exp * 1000);
+      const requirement = attachments.requirementOf(event, kind);
+      // One clock reading per request: on some hosts Date.now costs a sizeable share of a verify.
+      const nowMs = now();
+      const known = cache.get(token, nowMs);
+      if (known) return finish(kind, event, known, requirement, nowMs);
+      const claims = verifier.verify(token, Math.floor(nowMs / 1000), nowMs);
+      if (claims instanceof Promise) {
+        const k = kind;
+        return claims
+          .then((c) => {
+            const later = now();
+            return finish(k, event, remember(token, c, later), requirement, later);
+          })
+          .catch((error) => denied(k, event, error));
       }
-      return allowResponse(kind, event, identity.principalId, identity.context);
+      return finish(kind, event, remember(token, claims, nowMs), requirement, nowMs);
     } catch (error) {
-      const denied = error instanceof Denied ? error : undefined;
-      try {
-        log({
-          level: "warn",
-          msg: "authorizer.deny",
-          reason: denied?.code ?? DENY.internal,
-          field: denied?.field,
-          error: denied ? undefined : error instanceof Error ? error.name : typeof error,
-          kind,
-          requestId: requestIdOf(event),
-        });
-      } catch {
-        // A broken log sink must not turn a deny into an exception.
-      }
-      return safeDeny(kind, event);
+      return denied(kind, event, error);
     }
   }
 
-  return { handle, verifier, keys };
+  async function handle(event: unknown): Promise<AuthorizerResponse> {
+    return decide(event);
+  }
+
+  return { handle, decide, verifier, keys, attachments, revocations, metrics };
 }

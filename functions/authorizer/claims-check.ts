@@ -19,6 +19,8 @@ export interface ClaimsPolicy {
 export interface VerifiedClaims extends AuthplaneClaims {
   /** Expiry, in seconds since the epoch. */
   exp: number;
+  /** Issue time, in seconds since the epoch (revocations compare against it). */
+  iat: number;
 }
 
 function numericDate(payload: Record<string, unknown>, claim: string, missing: DenyCode | undefined): number | undefined {
@@ -44,15 +46,16 @@ const PERMISSION_NAME = /^[^\s:]+$/;
 function permissions(value: unknown): Permissions {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) throw new Denied(DENY.claimInvalid, CLAIM.permissions);
-  const out: Permissions = {};
-  for (const [resource, actions] of Object.entries(value)) {
+  // Checked in place rather than copied: the object is this token's own, fresh from JSON.parse
+  // (so "__proto__" is an own key like any other, and look-ups use Object.hasOwn).
+  for (const resource in value) {
+    const actions = (value as Record<string, unknown>)[resource];
     if (!PERMISSION_NAME.test(resource) || !Array.isArray(actions)) throw new Denied(DENY.claimInvalid, CLAIM.permissions);
     for (const action of actions) {
       if (typeof action !== "string" || !PERMISSION_NAME.test(action)) throw new Denied(DENY.claimInvalid, CLAIM.permissions);
     }
-    out[resource] = actions as string[];
   }
-  return out;
+  return value as Permissions;
 }
 
 function audienceMatches(aud: unknown, accepted: readonly string[]): boolean {
@@ -78,13 +81,16 @@ export function checkClaims(payload: Record<string, unknown>, policy: ClaimsPoli
   const sub = payload[CLAIM.sub];
   if (sub === undefined || sub === null || sub === "") throw new Denied(DENY.subMissing, CLAIM.sub);
   if (typeof sub !== "string") throw new Denied(DENY.claimInvalid, CLAIM.sub);
+  const sid = optionalString(payload, CLAIM.sid);
   return {
     sub,
+    sid: sid ?? undefined,
     email: optionalString(payload, CLAIM.email) ?? "",
     org_id: optionalString(payload, CLAIM.orgId),
     org_slug: optionalString(payload, CLAIM.orgSlug),
     role: optionalString(payload, CLAIM.role),
     permissions: permissions(payload[CLAIM.permissions]),
     exp,
+    iat,
   };
 }

@@ -31,6 +31,17 @@ export interface AuthorizerConfig {
   jwksTimeoutMs: number;
   /** Public keys known before any fetch (JSON JWKS in JWKS_SEED), so a cold start needs no network. */
   seedJwks?: unknown;
+  /**
+   * The auth service's revocation feed. @default JWKS_URL's origin + "/revocations";
+   * REVOCATIONS_URL=off turns revocation off (tokens then live until they expire).
+   */
+  revocationsUrl: URL | undefined;
+  /** Background refresh interval of the feed, in ms. @default 15000 */
+  revocationsRefreshMs: number;
+  /** Past this age of the last good copy every token is refused (revocations_stale), in ms. @default 300000 */
+  revocationsMaxStaleMs: number;
+  /** Least time between two metric flushes (EMF log lines), in ms. @default 10000 */
+  metricsFlushMs: number;
 }
 
 export class ConfigError extends Error {
@@ -41,8 +52,10 @@ type Env = Record<string, string | undefined>;
 
 /** Reads and checks the environment; throws a ConfigError naming the first bad variable. */
 export function configFromEnv(env: Env = process.env): AuthorizerConfig {
+  const jwks = httpsUrl("JWKS_URL", required(env, "JWKS_URL"));
+  const refreshMs = int(env, "REVOCATIONS_REFRESH_MS", 15_000, 100, 3_600_000);
   return {
-    jwksUrl: jwksUrl(required(env, "JWKS_URL")),
+    jwksUrl: jwks,
     issuer: required(env, "JWT_ISSUER"),
     audiences: list(required(env, "JWT_AUDIENCE")),
     algorithms: algorithms(env.JWT_ALGORITHMS),
@@ -54,7 +67,18 @@ export function configFromEnv(env: Env = process.env): AuthorizerConfig {
     jwksMaxAgeMs: int(env, "JWKS_MAX_AGE_MS", 600_000, 1000, 86_400_000),
     jwksTimeoutMs: int(env, "JWKS_TIMEOUT_MS", 1500, 100, 30_000),
     seedJwks: seed(env.JWKS_SEED),
+    revocationsUrl: revocationsUrl(env.REVOCATIONS_URL, jwks),
+    revocationsRefreshMs: refreshMs,
+    revocationsMaxStaleMs: int(env, "REVOCATIONS_MAX_STALE_MS", 300_000, refreshMs, 86_400_000),
+    metricsFlushMs: int(env, "METRICS_FLUSH_MS", 10_000, 0, 600_000),
   };
+}
+
+function revocationsUrl(value: string | undefined, jwks: URL): URL | undefined {
+  const raw = value?.trim();
+  if (raw === "off") return undefined;
+  if (!raw) return new URL("/revocations", jwks.origin);
+  return httpsUrl("REVOCATIONS_URL", raw);
 }
 
 function required(env: Env, name: string): string {
@@ -67,16 +91,16 @@ function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-function jwksUrl(value: string): URL {
+function httpsUrl(name: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`JWKS_URL is not a URL: ${value}`);
+    throw new ConfigError(`${name} is not a URL: ${value}`);
   }
   const loopback = url.hostname === "localhost" || url.hostname === "127.0.0.1" || url.hostname === "[::1]";
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    throw new ConfigError("JWKS_URL must be https (plain http only on loopback)");
+    throw new ConfigError(`${name} must be https (plain http only on loopback)`);
   }
   return url;
 }

@@ -34,6 +34,15 @@ export const DENY = {
   iatMissing: "ERR_JWT_IAT_MISSING",
   subMissing: "ERR_JWT_SUB_MISSING",
   claimInvalid: "ERR_JWT_CLAIM_INVALID",
+  // The backend's attachment (stage variables) and what it asks of the token. Lower-case: these
+  // are the contract other parts of authplane (dashboards, alarms, docs) name.
+  appNotConfigured: "app_not_configured",
+  noApp: "no_app",
+  wrongApp: "wrong_app",
+  missingPermission: "missing_permission",
+  // The revocation feed
+  revoked: "revoked",
+  revocationsStale: "revocations_stale",
   // The authorizer itself
   config: "ERR_AUTHORIZER_CONFIG",
   internal: "ERR_AUTHORIZER_INTERNAL",

@@ -14,6 +14,8 @@ function authorizer(): Authorizer | string {
   if (instance) return instance;
   try {
     instance = createAuthorizer(configFromEnv(process.env));
+    // The first copy of the revocation feed loads while the first token is parsed and verified.
+    void instance.revocations?.refresh();
     return instance;
   } catch (error) {
     return error instanceof Error ? error.message : "invalid configuration";

@@ -24,6 +24,9 @@ export interface JwksCacheOptions {
   now?: () => number;
 }
 
+/** First retry after a failed cold-start fetch, doubled per further failure. */
+const FIRST_RETRY_MS = 1000;
+
 /** Largest JWKS document accepted; a real one is a few KB. */
 const MAX_JWKS_BYTES = 256 * 1024;
 
@@ -32,6 +35,8 @@ export class JwksCache {
   private loadedAt = Number.NEGATIVE_INFINITY;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private inflight: Promise<void> | undefined;
+  /** Consecutive failed fetches. */
+  private failures = 0;
   private readonly now: () => number;
   /** Fetch attempts made so far (for tests and metrics). */
   fetches = 0;
@@ -47,8 +52,7 @@ export class JwksCache {
   }
 
   /** The key for `kid` if held now; starts a background refresh when the keys are old. */
-  peek(kid: string): VerificationKey | undefined {
-    const now = this.now();
+  peek(kid: string, now = this.now()): VerificationKey | undefined {
     if (now - this.loadedAt > this.options.maxAgeMs && now - this.lastAttempt >= this.options.cooldownMs) {
       void this.refresh();
     }
@@ -60,8 +64,19 @@ export class JwksCache {
     const held = this.peek(kid);
     if (held) return held;
     if (this.inflight) await this.inflight;
-    else if (this.now() - this.lastAttempt >= this.options.cooldownMs) await this.refresh();
+    else if (this.now() - this.lastAttempt >= this.retryAfterMs()) await this.refresh();
     return this.keys.get(kid);
+  }
+
+  /**
+   * Least time before the next fetch for an unknown kid. Once keys are held, the cool-down: a
+   * made-up kid must not turn into a fetch per request. With none held yet (a cold start whose
+   * fetch failed), every token is refused until a fetch succeeds, so retry soon and back off:
+   * 1 s, 2 s, 4 s, … up to the cool-down.
+   */
+  private retryAfterMs(): number {
+    if (this.keys.size > 0 || this.failures === 0) return this.options.cooldownMs;
+    return Math.min(this.options.cooldownMs, FIRST_RETRY_MS * 2 ** (this.failures - 1));
   }
 
   /** Fetches the JWKS once (concurrent callers share the fetch); never rejects. */
@@ -90,7 +105,9 @@ export class JwksCache {
       if (!keys) throw new Error("JWKS document holds no usable key");
       this.keys = keys;
       this.loadedAt = this.now();
+      this.failures = 0;
     } catch (error) {
+      this.failures++;
       this.options.onFetchError?.(error instanceof Error ? error.message : "JWKS fetch failed");
     }
   }

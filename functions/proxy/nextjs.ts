@@ -4,8 +4,8 @@
  *   // app/api/auth/[...all]/route.ts
  *   export { GET, POST } from "authplane/functions/proxy/nextjs";
  *
- * with AUTHPLANE_AUTH_URL set to the auth service's URL, or build your own pair with
- * `nextAuthRoutes({ authServiceUrl })`.
+ * with AUTHPLANE_AUTH_URL set to the auth service's URL and AUTHPLANE_PROXY_SECRET to its
+ * PROXY_SECRET, or build your own pair with `nextAuthRoutes({ authServiceUrl, secret })`.
  */
 import { createAuthProxy, type AuthProxyOptions } from "./index.js";
 
@@ -22,7 +22,9 @@ let routes: ReturnType<typeof nextAuthRoutes> | undefined;
 function fromEnv() {
   const authServiceUrl = process.env.AUTHPLANE_AUTH_URL;
   if (!authServiceUrl) throw new Error("AUTHPLANE_AUTH_URL is not set (the auth service URL, e.g. https://auth.example.org)");
-  return (routes ??= nextAuthRoutes({ authServiceUrl }));
+  const secret = process.env.AUTHPLANE_PROXY_SECRET;
+  if (!secret) throw new Error("AUTHPLANE_PROXY_SECRET is not set (the auth service's PROXY_SECRET, from Secrets Manager)");
+  return (routes ??= nextAuthRoutes({ authServiceUrl, secret }));
 }
 
 export const GET = (req: Request) => fromEnv().GET(req);

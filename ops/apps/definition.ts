@@ -7,9 +7,19 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
+import { OidcClientSchema } from "./oidc-clients.js";
 
 const slug = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, { message: 'expected lower-case letters, digits and dashes, e.g. "hiring-admin"' });
 const action = z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'expected a lower-case action name, e.g. "read"' });
+/** A browser origin the app is served on; tokens minted from it carry this app (app-origin.ts). */
+const webOrigin = z
+  .string()
+  .refine((s) => URL.canParse(s) && new URL(s).protocol === "https:" && new URL(s).origin === s.replace(/\/$/, ""), {
+    message: 'expected an https origin like "https://hiring.example.org" (scheme, host, optional port; no path)',
+  })
+  .transform((s) => new URL(s).origin);
+/** What a native app sends as x-authplane-client-id, e.g. its bundle id. */
+const nativeClientId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, { message: 'expected an id like "org.example.hiring" (letters, digits, . _ : -)' });
 const statements = z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, { message: 'expected a lower-case resource name, e.g. "candidate"' }), z.array(action).min(1));
 
 export const AppDefinitionSchema = z
@@ -17,9 +27,13 @@ export const AppDefinitionSchema = z
     slug,
     name: z.string().min(1),
     resources: statements.optional(),
+    origins: z.array(webOrigin).default([]),
+    nativeClientIds: z.array(nativeClientId).default([]),
     roles: z.record(slug, z.object({ name: z.string().min(1), permissions: statements }).strict()).refine((r) => Object.keys(r).length > 0, {
       message: "declare at least one role",
     }),
+    /** The app's OpenID Connect client, for a tool that signs in with OIDC (see docs/oidc.md). */
+    oidc: OidcClientSchema.optional(),
   })
   .strict()
   .superRefine((app, ctx) => {
@@ -71,6 +85,16 @@ export function loadApps(dir: string): AppDefinition[] {
       apps.push(parseApp(join(dir, f), readFileSync(join(dir, f), "utf8")));
     } catch (err) {
       errors.push((err as Error).message);
+    }
+  }
+  if (errors.length) throw new AppsError(errors.join("\n"));
+  // One origin or client id names one app; shared, no token could say which app it is for.
+  const owners = new Map<string, string>();
+  for (const app of apps) {
+    for (const key of [...app.origins.map((o) => `origin ${o}`), ...app.nativeClientIds.map((id) => `native client id ${id}`)]) {
+      const other = owners.get(key);
+      if (other && other !== app.slug) errors.push(`${key} is listed by both ${other}.json and ${app.slug}.json; each belongs to one app`);
+      owners.set(key, app.slug);
     }
   }
   if (errors.length) throw new AppsError(errors.join("\n"));

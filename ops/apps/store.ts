@@ -5,10 +5,16 @@
  */
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { readAppBinding, sameBinding, writeAppBinding } from "../../functions/auth/app-origin.js";
+import { recordRevocation } from "../../functions/auth/revocations.js";
 import { inTransaction } from "../db.js";
 import { AppsError, canonicalPermissions, type AppDefinition } from "./definition.js";
+import { applyOidcClient } from "./oidc-clients.js";
 
 type Db = pg.PoolClient;
+
+/** Reason stored in `user.banReason` when `offboard` blocks sign-in. */
+export const BANNED_REASON_OFFBOARDED = "offboarded";
 
 async function orgBySlug(db: Db, slug: string): Promise<{ id: string; name: string }> {
   const { rows } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "organization" WHERE slug = $1`, [slug]);
@@ -35,14 +41,21 @@ export function applyApps(pool: pg.Pool, apps: AppDefinition[], { dryRun = false
     async (db) => {
       const changes: string[] = [];
       for (const app of apps) {
-        let org = (await db.query<{ id: string; name: string }>(`SELECT id, name FROM "organization" WHERE slug = $1`, [app.slug])).rows[0];
+        let org = (await db.query<{ id: string; name: string; metadata: string | null }>(`SELECT id, name, metadata FROM "organization" WHERE slug = $1`, [app.slug])).rows[0];
         if (!org) {
-          org = { id: randomUUID(), name: app.name };
+          org = { id: randomUUID(), name: app.name, metadata: null };
           await db.query(`INSERT INTO "organization" (id, name, slug, "createdAt") VALUES ($1, $2, $3, now())`, [org.id, app.name, app.slug]);
           changes.push(`created app ${app.slug}`);
         } else if (org.name !== app.name) {
           await db.query(`UPDATE "organization" SET name = $2 WHERE id = $1`, [org.id, app.name]);
           changes.push(`renamed app ${app.slug} to "${app.name}"`);
+        }
+        // Origins and native client ids live in the organization's metadata (read by app-origin.ts).
+        const binding = { origins: app.origins, nativeClientIds: app.nativeClientIds };
+        if (!sameBinding(readAppBinding(org.metadata), binding)) {
+          await db.query(`UPDATE "organization" SET metadata = $2 WHERE id = $1`, [org.id, writeAppBinding(org.metadata, binding)]);
+          const listed = [...binding.origins, ...binding.nativeClientIds];
+          changes.push(`set origins of app ${app.slug}: ${listed.length ? listed.join(", ") : "(none)"}`);
         }
         const existing = await rolesOf(db, org.id);
         for (const [role, def] of Object.entries(app.roles)) {
@@ -68,6 +81,7 @@ export function applyApps(pool: pg.Pool, apps: AppDefinition[], { dryRun = false
           await db.query(`DELETE FROM "organizationRole" WHERE "organizationId" = $1 AND role = $2`, [org.id, role]);
           changes.push(`removed role ${app.slug}/${role}`);
         }
+        changes.push(...(await applyOidcClient(db, app, org.id, { dryRun })));
       }
       return changes;
     },
@@ -141,6 +155,8 @@ export async function members(pool: pg.Pool, app: string): Promise<Member[]> {
 
 export interface OffboardResult {
   email: string;
+  /** Sign-in is blocked (Better Auth's admin ban) until `reinstate`. */
+  blocked: boolean;
   apps: string[];
   sessionsRevoked: number;
   passkeysDeleted: number;
@@ -149,8 +165,20 @@ export interface OffboardResult {
   userId: string;
 }
 
-/** Remove a person from every app and end every session, in one transaction. */
-export function offboard(pool: pg.Pool, { email, deletePasskeys = false, dryRun = false }: { email: string; deletePasskeys?: boolean; dryRun?: boolean }): Promise<OffboardResult> {
+export interface OffboardOptions {
+  email: string;
+  deletePasskeys?: boolean;
+  /** Leave sign-in open (memberships and sessions still go). @default false */
+  keepSignIn?: boolean;
+  dryRun?: boolean;
+}
+
+/**
+ * Remove a person from every app, block their sign-in, end every session and publish the
+ * revocation (tokens already issued are refused once the authorizers' feed refreshes), in one
+ * transaction.
+ */
+export function offboard(pool: pg.Pool, { email, deletePasskeys = false, keepSignIn = false, dryRun = false }: OffboardOptions): Promise<OffboardResult> {
   return inTransaction(
     pool,
     async (db) => {
@@ -161,8 +189,14 @@ export function offboard(pool: pg.Pool, { email, deletePasskeys = false, dryRun 
       );
       const sessions = await db.query<{ token: string }>(`DELETE FROM "session" WHERE "userId" = $1 RETURNING token`, [user.id]);
       const passkeys = deletePasskeys ? await db.query(`DELETE FROM "passkey" WHERE "userId" = $1`, [user.id]) : { rowCount: 0 };
+      // The same columns Better Auth's admin plugin writes; its session hook refuses every sign-in.
+      if (!keepSignIn) {
+        await db.query(`UPDATE "user" SET banned = true, "banReason" = $2, "banExpires" = NULL, "updatedAt" = now() WHERE id = $1`, [user.id, BANNED_REASON_OFFBOARDED]);
+      }
+      await recordRevocation(db, "subject", [user.id]);
       return {
         email: user.email,
+        blocked: !keepSignIn,
         userId: user.id,
         apps: apps.rows.map((r) => r.slug).sort(),
         sessionsRevoked: sessions.rowCount ?? 0,
@@ -172,4 +206,13 @@ export function offboard(pool: pg.Pool, { email, deletePasskeys = false, dryRun 
     },
     { dryRun },
   );
+}
+
+/** Lift the sign-in block `offboard` set. Memberships are not restored: `grant` them again. */
+export function reinstate(pool: pg.Pool, { email }: { email: string }): Promise<string> {
+  return inTransaction(pool, async (db) => {
+    const user = await userByEmail(db, email);
+    const { rowCount } = await db.query(`UPDATE "user" SET banned = false, "banReason" = NULL, "banExpires" = NULL, "updatedAt" = now() WHERE id = $1 AND banned`, [user.id]);
+    return rowCount ? `reinstated ${user.email}: they can sign in again (grant app roles with \`apps grant\`)` : `${user.email} is not blocked; nothing to do`;
+  });
 }

@@ -25,7 +25,10 @@ function toRecord(table: AuthTable, columns: string[], values: (string | null)[]
   if (values.length !== columns.length) {
     throw new DumpSyntaxError(line, `auth.${table} row has ${values.length} values for ${columns.length} columns (${columns.join(", ")})`);
   }
-  return { table, line, values: Object.fromEntries(columns.map((c, i) => [c, values[i]!])) };
+  // A plain loop: this runs once per row of a million-row dump, and fromEntries(map()) allocates twice.
+  const record: Record<string, string | null> = {};
+  for (let i = 0; i < columns.length; i++) record[columns[i]!] = values[i]!;
+  return { table, line, values: record };
 }
 
 export async function* readAuthRows(path: string): AsyncGenerator<DumpRow> {

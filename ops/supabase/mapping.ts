@@ -1,38 +1,21 @@
 /**
- * Supabase users → Better Auth users and accounts. People are matched by email (trimmed,
+ * Supabase users → staged people (ops/import). People are matched by email (trimmed,
  * lower-cased), never by id: Supabase's user UUIDs and provider ids mean nothing to Better Auth,
  * and the same person may already exist there with another id.
  */
+import { isTimestamp, type StagedIdentity, type StagedUser } from "../import/staging.js";
 import type { DumpRow } from "./dump-reader.js";
+import { DumpSyntaxError } from "./sql-values.js";
 
-export interface MigratedUser {
-  /** Supabase id, only to attach identities. */
-  sourceId: string;
-  email: string;
-  name: string;
-  image: string | null;
-  emailVerified: boolean;
-  /** bcrypt hash from Supabase, kept as the credential password. */
-  passwordHash: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface MigratedAccount {
-  sourceUserId: string;
-  providerId: string;
-  accountId: string;
-}
-
-export type SkipReason = "no_email" | "deleted" | "duplicate_email";
+export type SkipReason = "no_email" | "deleted" | "anonymous";
 
 function json(raw: string | null | undefined, line: number): Record<string, unknown> {
-  if (!raw) return {};
+  if (!raw || raw === "{}") return {};
   try {
     const v = JSON.parse(raw) as unknown;
     return v && typeof v === "object" ? (v as Record<string, unknown>) : {};
   } catch {
-    throw new Error(`line ${line}: metadata is not valid JSON`);
+    throw new DumpSyntaxError(line, "metadata is not valid JSON");
   }
 }
 
@@ -43,22 +26,34 @@ export function normalizeEmail(email: string | null | undefined): string | null 
   return e ? e : null;
 }
 
-export function mapUser(row: DumpRow): MigratedUser | SkipReason {
+function timestamp(v: string | null | undefined, column: string, line: number): string | null {
+  if (v === null || v === undefined || v.trim() === "") return null;
+  if (!isTimestamp(v.trim())) throw new DumpSyntaxError(line, `${column} is not a timestamp: ${JSON.stringify(v.slice(0, 40))}`);
+  return v.trim();
+}
+
+const truthy = (v: string | null | undefined) => v === "t" || v === "true";
+
+export function mapUser(row: DumpRow): StagedUser | SkipReason {
   const v = row.values;
   if (v.deleted_at) return "deleted";
+  if (truthy(v.is_anonymous)) return "anonymous";
   const email = normalizeEmail(v.email);
   if (!email) return "no_email";
   const meta = json(v.raw_user_meta_data, row.line);
-  const now = new Date().toISOString();
+  const createdAt = timestamp(v.created_at, "created_at", row.line);
   return {
+    kind: "user",
+    line: row.line,
     sourceId: v.id ?? "",
     email,
-    name: str(meta.full_name) ?? str(meta.name) ?? email.split("@")[0]!,
+    name: str(meta.full_name) ?? str(meta.name),
     image: str(meta.avatar_url) ?? str(meta.picture),
     emailVerified: Boolean(v.email_confirmed_at ?? v.confirmed_at),
     passwordHash: str(v.encrypted_password),
-    createdAt: v.created_at ?? now,
-    updatedAt: v.updated_at ?? v.created_at ?? now,
+    createdAt,
+    updatedAt: timestamp(v.updated_at, "updated_at", row.line) ?? createdAt,
+    lastSignInAt: timestamp(v.last_sign_in_at, "last_sign_in_at", row.line),
   };
 }
 
@@ -66,12 +61,12 @@ export function mapUser(row: DumpRow): MigratedUser | SkipReason {
  * An OAuth identity → an account row. Email identities carry no external account (the password
  * becomes the credential account instead). Google's subject is the stable account id.
  */
-export function mapIdentity(row: DumpRow): MigratedAccount | null {
+export function mapIdentity(row: DumpRow): StagedIdentity | null {
   const v = row.values;
   const provider = v.provider?.trim();
   if (!provider || provider === "email" || provider === "phone" || !v.user_id) return null;
   const data = json(v.identity_data, row.line);
   const accountId = str(data.sub) ?? str(v.provider_id) ?? str(data.provider_id) ?? str(v.id);
   if (!accountId) return null;
-  return { sourceUserId: v.user_id, providerId: provider, accountId };
+  return { kind: "identity", line: row.line, sourceUserId: v.user_id, providerId: provider, accountId };
 }

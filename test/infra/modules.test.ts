@@ -103,7 +103,7 @@ describe("JwtAuthorizer", () => {
   const bundleDir = mkdtempSync(join(tmpdir(), "authplane-authz-"));
   writeFileSync(join(bundleDir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
 
-  it("publishes its ARNs in SSM, lets only this account's APIs invoke it, and attaches with a cached decision", () => {
+  it("publishes its ARNs in SSM, lets only the attaching API invoke it, and attaches with a decision cached per token, app and route", () => {
     const json = synth((s) => {
       const authz = new JwtAuthorizer(s, "authz", {
         name: "t-authz",
@@ -113,18 +113,20 @@ describe("JwtAuthorizer", () => {
         audience: "apps",
         ssmPrefix: "/authplane/t/authorizer",
       });
-      authz.attachToHttpApi(s, "attach", { apiId: "api-1" });
+      authz.attachToHttpApi(s, "attach", { api: { id: "api-1", executionArn: "arn:aws:execute-api:eu-west-1:123456789012:api-1" }, app: "hiring" });
     });
     expect(all(json, "aws_ssm_parameter").map((p) => p.name).sort()).toEqual(["/authplane/t/authorizer/arn", "/authplane/t/authorizer/invoke-arn"]);
     const [permission] = all(json, "aws_lambda_permission");
-    expect(permission).toMatchObject({ principal: "apigateway.amazonaws.com", source_account: expect.stringContaining("data.aws_caller_identity") });
+    expect(all(json, "aws_lambda_permission")).toHaveLength(1);
+    expect(permission).toMatchObject({ principal: "apigateway.amazonaws.com", source_arn: expect.stringMatching(/^arn:aws:execute-api:eu-west-1:123456789012:api-1\/authorizers\/\$\{aws_apigatewayv2_authorizer\./) });
+    expect(permission.source_account).toBeUndefined();
     expect(all(json, "aws_lambda_function")[0].environment.variables).toEqual({ JWKS_URL: "https://auth.example.org/api/auth/jwks", JWT_ISSUER: "https://auth.example.org", JWT_AUDIENCE: "apps" });
     expect(all(json, "aws_apigatewayv2_authorizer")[0]).toMatchObject({
       authorizer_type: "REQUEST",
       authorizer_payload_format_version: "2.0",
       enable_simple_responses: true,
-      identity_sources: ["$request.header.Authorization"],
-      authorizer_result_ttl_in_seconds: 300,
+      identity_sources: ["$request.header.Authorization", "$stageVariables.authplane_app", "$context.routeKey"],
+      authorizer_result_ttl_in_seconds: 30,
     });
   });
 });

@@ -106,13 +106,44 @@ describe("apps as data", () => {
     const out = await apps("offboard", "--email", "LEAVER@example.org", "--delete-passkeys");
     expect(out).toEqual([
       "removed leaver@example.org from hiring, timetracking",
+      "blocked sign-in (undo with: apps reinstate --email leaver@example.org)",
       "ended 1 session(s): no new token can be minted",
       "removed 1 passkey(s)",
-      "tokens already issued stay valid until they expire (at most 15 minutes)",
+      "tokens already issued are refused once the authorizers' revocation feed refreshes (within a minute by default)",
     ]);
     expect((await browser.fetch("/api/auth/token")).status).toBe(401);
     expect(await count(`SELECT count(*)::int AS n FROM "member" WHERE "userId" = $1`, [user.id])).toBe(0);
     expect(await count(`SELECT count(*)::int AS n FROM "passkey" WHERE "userId" = $1`, [user.id])).toBe(0);
+    expect(await count(`SELECT count(*)::int AS n FROM "user" WHERE id = $1 AND banned AND "banReason" = 'offboarded'`, [user.id])).toBe(1);
+    expect(await count(`SELECT count(*)::int AS n FROM authplane_revocation WHERE kind = 'subject' AND id = $1`, [user.id])).toBe(1);
+  });
+
+  it("an offboarded person cannot sign in until reinstated; reinstate keeps passkeys and restores no app", async () => {
+    const browser = new Browser(service, APP_ONE);
+    const { user } = await browser.signUp("returner@example.org");
+    await apps("grant", "--app", "hiring", "--email", "returner@example.org", "--role", "recruiter");
+    await service.pool.query(`INSERT INTO "passkey" (id, "userId", "publicKey", "credentialID", counter, "deviceType", "backedUp", "createdAt") VALUES ('pk2', $1, 'k', 'c2', 0, 'singleDevice', false, now())`, [user.id]);
+    expect((await apps("offboard", "--email", "returner@example.org"))[3]).toBe("passkeys kept (add --delete-passkeys to remove them)");
+    const signIn = () => new Browser(service, APP_ONE).fetch("/api/auth/sign-in/email", { body: { email: "returner@example.org", password: "correct horse battery staple" } });
+    const refused = await signIn();
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ code: "BANNED_USER", message: expect.stringMatching(/blocked from signing in/) });
+
+    expect(await apps("reinstate", "--email", "Returner@example.org")).toEqual(["reinstated returner@example.org: they can sign in again (grant app roles with `apps grant`)"]);
+    expect(await apps("reinstate", "--email", "returner@example.org")).toEqual(["returner@example.org is not blocked; nothing to do"]);
+    expect((await signIn()).status).toBe(200);
+    expect(await count(`SELECT count(*)::int AS n FROM "passkey" WHERE "userId" = $1`, [user.id])).toBe(1);
+    expect(await count(`SELECT count(*)::int AS n FROM "member" WHERE "userId" = $1`, [user.id])).toBe(0);
+  });
+
+  it("offboard --keep-sign-in removes apps and sessions but leaves sign-in open; --dry-run blocks nobody", async () => {
+    await new Browser(service, APP_ONE).signUp("contractor@example.org");
+    const dry = await apps("offboard", "--email", "contractor@example.org", "--dry-run");
+    expect(dry[1]).toBe("would block sign-in (undo with: apps reinstate --email contractor@example.org)");
+    expect(await count(`SELECT count(*)::int AS n FROM "user" WHERE email = 'contractor@example.org' AND banned`)).toBe(0);
+    expect((await apps("offboard", "--email", "contractor@example.org", "--keep-sign-in"))[1]).toBe("sign-in left open (--keep-sign-in)");
+    const again = await new Browser(service, APP_ONE).fetch("/api/auth/sign-in/email", { body: { email: "contractor@example.org", password: "correct horse battery staple" } });
+    expect(again.status).toBe(200);
   });
 
   it("the CLI prints help and runs a command end to end", async () => {
@@ -137,7 +168,7 @@ describe("offboarding with several servers (Redis)", () => {
       const { user } = await browser.signUp("redis-leaver@example.org");
       expect(await inspect.exists(`authplane:active-sessions-${user.id}`)).toBe(1);
       const out = await runApps(["offboard", "--email", "redis-leaver@example.org"], { DATABASE_URL: env.DATABASE_URL, REDIS_URL: redis.url });
-      expect(out[1]).toMatch(/^ended 1 session\(s\) \(and 2 Redis key\(s\)\): no new token can be minted$/);
+      expect(out[2]).toMatch(/^ended 1 session\(s\) \(and 2 Redis key\(s\)\): no new token can be minted$/);
       expect(await inspect.keys("authplane:*")).not.toContain(`authplane:active-sessions-${user.id}`);
       expect((await browser.fetch("/api/auth/token")).status).toBe(401);
     } finally {

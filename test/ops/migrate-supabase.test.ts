@@ -51,22 +51,28 @@ describe("Supabase migration into PostgreSQL", () => {
     expect((await users()).map((u) => u.email)).toEqual(["Grace@Example.org"]);
   });
 
-  it("migrates a COPY dump by email, skipping what it must and linking identities", async () => {
-    const report = await migrateSupabase({ dump: COPY_DUMP, pool: service.pool, batchSize: 2 });
+  it("migrates a COPY dump by email, skipping what it must, merging case variants and linking identities", async () => {
+    const report = await migrateSupabase({ dump: COPY_DUMP, pool: service.pool });
     expect(report).toEqual({
+      source: "supabase",
       dry_run: false,
       users_read: 7,
       users_created: 3,
       users_already_present: 1,
-      users_skipped: { no_email: 1, deleted: 1, duplicate_email: 1 },
+      users_skipped: { no_email: 1, deleted: 1, anonymous: 0 },
+      users_merged: 1,
+      merged_groups: 1,
       identities_read: 4,
       identities_linked: 2,
       identities_already_linked: 0,
       identities_without_user: 1,
       passwords_kept: 1,
+      password_conflicts: 0,
+      passwords_unconfirmed_dropped: 0,
     });
     expect(await users()).toEqual([
       { email: "Grace@Example.org", name: "Grace", image: null, emailVerified: false },
+      // " Ada@Example.org " and "ADA@example.org" are one person: one user, her name and image kept
       { email: "ada@example.org", name: "Ada Lovelace", image: "https://example.org/ada.png", emailVerified: true },
       { email: "bob@example.org", name: "bob", image: null, emailVerified: false },
       { email: "tab@example.org", name: "Tab\tName\\x", image: null, emailVerified: false },
@@ -83,6 +89,10 @@ describe("Supabase migration into PostgreSQL", () => {
   it("a second run inserts nothing and says so", async () => {
     const report = await migrateSupabase({ dump: COPY_DUMP, pool: service.pool });
     expect(report).toMatchObject({ users_created: 0, users_already_present: 4, identities_linked: 0, identities_already_linked: 2, passwords_kept: 0 });
+    const audit = await service.pool.query(`SELECT action, outcome, detail FROM authplane_audit WHERE action = 'migrate.supabase' ORDER BY id`);
+    // Two real runs, each audited in its own transaction; the dry run left nothing.
+    expect(audit.rows).toHaveLength(2);
+    expect(audit.rows[0]).toMatchObject({ outcome: "success", detail: { users_created: 3, users_read: 7 } });
   });
 
   it("a migrated bcrypt password signs in through Better Auth", async () => {
@@ -111,6 +121,11 @@ describe("Supabase migration into PostgreSQL", () => {
       ["no auth.users section", `COPY auth.identities (id, user_id) FROM stdin;\ni1\tu1\n\\.\n`, /no auth\.users data in this dump/],
       ["a row with the wrong number of columns", `${HEADER}\nu1\tnew1@example.org\t{}\nu2\tnew2@example.org\n\\.\n`, /line 3: auth\.users row has 2 values for 3 columns/],
       ["malformed metadata JSON", `${HEADER}\nu1\tnew1@example.org\t{not json\n\\.\n`, /line 2: metadata is not valid JSON/],
+      [
+        "a malformed timestamp after many good rows",
+        `COPY auth.users (id, email, created_at) FROM stdin;\n${Array.from({ length: 3000 }, (_, i) => `g${i}\tgood${i}@example.org\t2024-01-01 00:00:00+00`).join("\n")}\nbad\tbad@example.org\tyesterday\n\\.\n`,
+        /line 3002: created_at is not a timestamp: "yesterday"/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       it(name, async () => {

@@ -16,12 +16,30 @@ export function chromiumPath(): string {
   return found;
 }
 
+export interface LaunchOptions {
+  domain: string;
+  spkiSha256: string;
+  /** More parent domains whose subdomains resolve to loopback (apps on other registrable domains). */
+  extraDomains?: string[];
+  /**
+   * Send every connection for these hosts to a loopback port, e.g. the
+   * RP ID's own origin, which browsers fetch /.well-known/webauthn from on port 443.
+   */
+  hostPorts?: Record<string, number>;
+}
+
 /** Resolve `*.<domain>` to loopback and trust exactly one certificate, by its public key pin. */
-export function launchChromium({ domain, spkiSha256 }: { domain: string; spkiSha256: string }): Promise<Browser> {
+export function launchChromium({ domain, spkiSha256, extraDomains = [], hostPorts = {} }: LaunchOptions): Promise<Browser> {
+  // The resolver's rules may rewrite the port too, and apply to the browser's own fetches
+  // (such as /.well-known/webauthn), not only to pages.
+  const rules = [
+    ...Object.entries(hostPorts).map(([host, port]) => `MAP ${host} 127.0.0.1:${port}`),
+    ...[domain, ...extraDomains].map((d) => `MAP *.${d} 127.0.0.1`),
+  ];
   return chromium.launch({
     executablePath: chromiumPath(),
     args: [
-      `--host-resolver-rules=MAP *.${domain} 127.0.0.1`,
+      `--host-resolver-rules=${rules.join(", ")}`,
       `--ignore-certificate-errors-spki-list=${spkiSha256}`,
       // Nothing of Chromium's own phoning home: CI machines have no general internet access.
       "--disable-background-networking",

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromEnv, ConfigError } from "../../../functions/auth/config.js";
 import { createApp } from "../../../functions/auth/app.js";
 import { migrate } from "../../../functions/auth/migrate.js";
-import { APP_ONE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
+import { signForwarded } from "../../../functions/proxy/signature.js";
+import { APP_ONE, AUTH_URL, Browser, PROXY_SECRET, startService, testEnv, type Service } from "./harness.js";
 
 describe("hostile and malformed requests get a clear 4xx", () => {
   let service: Service;
@@ -40,12 +41,14 @@ describe("hostile and malformed requests get a clear 4xx", () => {
     expect(ok.status).toBe(200);
   });
 
-  it("a spoofed X-Forwarded-Host for a host we do not serve is a 421, never a 500", async () => {
-    const res = await service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { "x-forwarded-host": "evil.example" } });
+  it("a forwarded host we do not serve, signed by a proxy, is a 421; unsigned it is ignored, never a 500", async () => {
+    const signed = (host: string) => service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: signForwarded(PROXY_SECRET, { host, proto: "https", client: "" }) });
+    const res = await signed("evil.example");
     expect(res.status).toBe(421);
     expect(await res.json()).toMatchObject({ error: "unknown_host" });
-    const garbage = await service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { "x-forwarded-host": "a b/c" } });
-    expect(garbage.status).toBe(421);
+    expect((await signed("a b/c")).status).toBe(421);
+    const unsigned = await service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { "x-forwarded-host": "evil.example" } });
+    expect(unsigned.status).toBe(200);
   });
 
   it("a request addressed to an unknown Host is a 421", async () => {
@@ -80,6 +83,68 @@ describe("hostile and malformed requests get a clear 4xx", () => {
   });
 });
 
+describe("NUL, invalid UTF-8 and untyped fields are a 400 before Better Auth or PostgreSQL", () => {
+  let service: Service;
+  let browser: Browser;
+  beforeAll(async () => {
+    service = await startService(await testEnv("nul_input", { GOOGLE_CLIENT_ID: "google-client", GOOGLE_CLIENT_SECRET: "google-secret" }));
+    browser = new Browser(service, APP_ONE);
+    await browser.signUp("nul@example.org");
+  });
+  afterAll(() => service.close());
+
+  const expectInvalid = async (res: Response, what: string) => {
+    expect(res.status, what).toBe(400);
+    expect(((await res.json()) as { error: string }).error, what).toBe("invalid_input");
+  };
+
+  it("the cases from the report: reset-password, set-active, list-members, update-user", async () => {
+    const anonymous = new Browser(service, APP_ONE);
+    await expectInvalid(await anonymous.fetch("/api/auth/reset-password", { body: { newPassword: "correct horse battery staple", token: "\u0000" } }), "reset-password");
+    await expectInvalid(await browser.fetch("/api/auth/organization/set-active", { body: { organizationId: "x\u0000y" } }), "set-active");
+    await expectInvalid(await browser.fetch("/api/auth/organization/list-members?organizationId=%00"), "list-members");
+    await expectInvalid(await browser.fetch("/api/auth/update-user", { body: { name: "a\u0000b" } }), "update-user NUL");
+    await expectInvalid(await browser.fetch("/api/auth/update-user", { body: { name: null } }), "update-user null");
+    await expectInvalid(await browser.fetch("/api/auth/update-user", { body: { name: 42 } }), "update-user number");
+    // Nothing was written: the name is what sign-up set.
+    expect((await browser.json<{ user: { name: string } }>("/api/auth/get-session")).user.name).toBe("nul");
+  });
+
+  it("at any depth, in keys too, and lone surrogates count as invalid", async () => {
+    for (const body of [{ data: { deep: [{ x: "\u0000" }] } }, { ["k\u0000"]: "v" }, { name: "\ud800" }, { name: "x\udc00" }]) {
+      await expectInvalid(await browser.fetch("/api/auth/update-user", { body }), JSON.stringify(body));
+    }
+    // A well-formed pair is fine.
+    expect((await browser.fetch("/api/auth/update-user", { body: { name: "Ada \ud83d\ude00" } })).status).toBe(200);
+  });
+
+  it("invalid UTF-8 in a body, a query string, a path segment or a session cookie", async () => {
+    const raw = await service.app.request(`${AUTH_URL}/api/auth/sign-in/email`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: APP_ONE },
+      body: new Uint8Array([...Buffer.from('{"email":"a@b.c","password":"'), 0xff, 0xfe, ...Buffer.from('"}')]),
+    });
+    await expectInvalid(raw, "body bytes");
+    await expectInvalid(await browser.fetch("/api/auth/organization/list-members?organizationId=%ED%A0%80"), "query surrogate");
+    await expectInvalid(await browser.fetch("/api/auth/organization/list-members?organizationId=%FF"), "query byte");
+    await expectInvalid(await browser.fetch("/api/auth/reset-password/%00?callbackURL=/"), "path");
+    const cookie = await service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { cookie: "__Secure-better-auth.session_token=abc%00def" } });
+    await expectInvalid(cookie, "cookie");
+    // Another app's cookie on the parent domain is none of our business.
+    expect((await service.app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { cookie: "other=%00%FF" } })).status).toBe(200);
+  });
+
+  it("a bad OAuth state on the callback ends on Better Auth's error redirect, not an internal error", async () => {
+    for (const query of ["state=%00&code=x", "state=%FF", "state=x%00y&code=%00"]) {
+      const res = await service.app.request(`${AUTH_URL}/api/auth/callback/google?${query}`);
+      expect(res.status, query).toBe(302);
+      const location = res.headers.get("location") ?? "";
+      expect(location, query).toMatch(/error=/);
+      expect(location, query).not.toMatch(/internal/i);
+    }
+  });
+});
+
 describe("configuration errors stop the start-up with a message naming the variable", () => {
   it("names every missing variable at once", () => {
     const err = (() => {
@@ -91,6 +156,13 @@ describe("configuration errors stop the start-up with a message naming the varia
     })();
     expect(err).toBeInstanceOf(ConfigError);
     for (const name of ["BETTER_AUTH_URL", "TRUSTED_ORIGINS", "ALLOWED_RP_IDS", "JWT_AUDIENCE", "BETTER_AUTH_SECRET"]) expect(err!.message).toContain(name);
+  });
+
+  it("TRUST_PROXY_HEADERS without the proxies' signing secret is refused: an unsigned header proves nothing", async () => {
+    const env = await testEnv("bad_config_proxy");
+    expect(() => configFromEnv({ ...env, PROXY_SECRET: "" })).toThrow(/PROXY_SECRET \(or PROXY_SECRET_ARN\): TRUST_PROXY_HEADERS needs/);
+    expect(() => configFromEnv({ ...env, PROXY_SECRET: "short" })).toThrow(/at least 32 characters/);
+    expect(configFromEnv({ ...env, PROXY_SECRET: "", TRUST_PROXY_HEADERS: "false" }).proxySecrets).toEqual([]);
   });
 
   it("refuses an app origin outside ALLOWED_RP_IDS and an RP ID that is not allowed", async () => {

@@ -6,12 +6,20 @@ import { createApp } from "../../../functions/auth/app.js";
 import { createAuth, createPool } from "../../../functions/auth/auth.js";
 import { configFromEnv, type Env } from "../../../functions/auth/config.js";
 import { migrate } from "../../../functions/auth/migrate.js";
+import { signForwarded } from "../../../functions/proxy/signature.js";
 import { freshDatabaseUrl } from "../../support/database.js";
 
 export const APP_ONE = "https://app-one.authplane.test";
 export const APP_TWO = "https://app-two.authplane.test";
 export const AUTH_URL = "https://auth.authplane.test";
 export const AUDIENCE = "authplane-apps";
+/** What the apps' proxies sign forwarded headers with (PROXY_SECRET). */
+export const PROXY_SECRET = "test-proxy-secret-0123456789abcdef0123456789";
+
+/** The headers an app proxy adds for a browser on `origin` at address `ip` (functions/proxy). */
+export function proxiedHeaders(origin: string, ip = ""): Record<string, string> {
+  return signForwarded(PROXY_SECRET, { host: new URL(origin).host, proto: "https", client: ip });
+}
 
 export async function testEnv(prefix: string, extra: Env = {}): Promise<Env> {
   return {
@@ -25,6 +33,7 @@ export async function testEnv(prefix: string, extra: Env = {}): Promise<Env> {
     JWT_AUDIENCE: AUDIENCE,
     EMAIL_PASSWORD_ENABLED: "true",
     TRUST_PROXY_HEADERS: "true",
+    PROXY_SECRET,
     ...extra,
   };
 }
@@ -39,7 +48,7 @@ export async function startService(env: Env) {
 }
 export type Service = Awaited<ReturnType<typeof startService>>;
 
-/** A browser on one app origin: sends its Origin, keeps cookies, goes through the app's proxy. */
+/** A browser on one app origin: sends its Origin, keeps cookies, goes through the app's (signing) proxy. */
 let nextIp = 1;
 
 export class Browser {
@@ -55,9 +64,8 @@ export class Browser {
     const url = new URL(path, AUTH_URL);
     const headers: Record<string, string> = {
       origin: this.origin,
-      "x-forwarded-host": new URL(this.origin).host,
-      "x-forwarded-proto": "https",
-      "x-forwarded-for": this.ip,
+      // What the app's proxy adds: the app's host and this browser's address, signed.
+      ...proxiedHeaders(this.origin, this.ip),
       ...init.headers,
     };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");

@@ -67,8 +67,14 @@ describe("a valid token", () => {
     expect(logs).toEqual([]);
   });
 
-  it("is allowed on a REST TOKEN authorizer with a stage-wide policy and the same context", async () => {
-    const { response } = await decide(restTokenEvent(`Bearer ${valid}`));
+  it("is denied on a REST TOKEN authorizer, which carries no stage variables (attach as REQUEST)", async () => {
+    const { response, reason } = await decide(restTokenEvent(`Bearer ${valid}`));
+    expect(reason).toBe(DENY.appNotConfigured);
+    expect(response).toMatchObject({ principalId: "unauthorized", policyDocument: { Statement: [{ Effect: "Deny" }] } });
+  });
+
+  it("is allowed on a REST REQUEST authorizer with a stage-wide policy and the same context", async () => {
+    const { response } = await decide(restRequestEvent({ Authorization: `Bearer ${valid}` }));
     expect(response).toMatchObject({
       principalId: "user_123",
       policyDocument: {
@@ -84,9 +90,9 @@ describe("a valid token", () => {
     expect(response).toMatchObject({ principalId: "user_123", policyDocument: { Statement: [{ Effect: "Allow" }] } });
   });
 
-  it("is allowed when aud is an array holding our audience, and null org claims are left out", async () => {
+  it("is allowed when aud is an array holding our audience, and null org claims are left out (on a platform-wide API)", async () => {
     const token = await sign(key, claims({ aud: ["other", "https://api.example.test"], org_id: null, org_slug: null, role: null, permissions: {} }));
-    const { response } = await decide(httpEvent(`Bearer ${token}`));
+    const { response } = await decide(httpEvent(`Bearer ${token}`, {}, { authplane_app: "*" }));
     expect(response).toEqual({ isAuthorized: true, context: { sub: "user_123", email: "ada@example.test", permissions: "" } });
   });
 });
@@ -258,7 +264,7 @@ describe("a bad Authorization header is denied with its own code", () => {
   });
 
   it("a REST deny is a Deny policy, not an exception", async () => {
-    const { response, reason } = await decide(restTokenEvent("Bearer nope"));
+    const { response, reason } = await decide(restRequestEvent({ Authorization: "Bearer nope" }));
     expect(reason).toBe(DENY.segments);
     expect(response).toEqual({
       principalId: "unauthorized",

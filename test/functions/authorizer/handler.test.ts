@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { configFromEnv } from "../../../functions/authorizer/config.js";
 import { DENY } from "../../../functions/authorizer/deny-codes.js";
-import { httpEvent, restTokenEvent, rsaKey, sign, type SigningKey } from "./support.js";
+import { httpEvent, restRequestEvent, rsaKey, sign, type SigningKey } from "./support.js";
 
 let key: SigningKey;
 beforeAll(async () => {
@@ -22,7 +22,7 @@ const ENV = {
 
 /** Imports a fresh copy of the Lambda entry under `env`, capturing its stdout lines. */
 async function freshHandler(env: Record<string, string>) {
-  for (const name of ["JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "JWKS_SEED"]) vi.stubEnv(name, env[name] ?? "");
+  for (const name of ["JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS", "JWKS_SEED", "REVOCATIONS_URL"]) vi.stubEnv(name, env[name] ?? "");
   const lines: string[] = [];
   vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
     lines.push(String(chunk));
@@ -33,13 +33,13 @@ async function freshHandler(env: Record<string, string>) {
 }
 
 describe("the Lambda entry", () => {
-  it("builds from the environment and allows a token signed by a seeded key, without network", async () => {
-    const { handler, lines } = await freshHandler({ ...ENV, JWKS_SEED: JSON.stringify({ keys: [key.jwk] }) });
+  it("builds from the environment and allows a token signed by a seeded key, without network (revocation off)", async () => {
+    const { handler, lines } = await freshHandler({ ...ENV, JWKS_SEED: JSON.stringify({ keys: [key.jwk] }), REVOCATIONS_URL: "off" });
     const token = await sign(key);
     expect(await handler(httpEvent(`Bearer ${token}`))).toMatchObject({ isAuthorized: true, context: { sub: "user_123" } });
-    expect(await handler(restTokenEvent(`Bearer ${token}x`))).toMatchObject({ policyDocument: { Statement: [{ Effect: "Deny" }] } });
+    expect(await handler(restRequestEvent({ Authorization: `Bearer ${token}x` }))).toMatchObject({ policyDocument: { Statement: [{ Effect: "Deny" }] } });
     expect(lines.map((l) => JSON.parse(l))).toEqual([
-      { level: "warn", msg: "authorizer.deny", reason: DENY.base64url, field: "signature", kind: "rest-token" },
+      { level: "warn", msg: "authorizer.deny", reason: DENY.base64url, field: "signature", kind: "rest-request", requestId: "req-2" },
     ]);
   });
 
@@ -50,7 +50,7 @@ describe("the Lambda entry", () => {
   });
 
   it("never throws, whatever it is handed", async () => {
-    const { handler } = await freshHandler({ ...ENV, JWKS_SEED: JSON.stringify({ keys: [key.jwk] }) });
+    const { handler } = await freshHandler({ ...ENV, JWKS_SEED: JSON.stringify({ keys: [key.jwk] }), REVOCATIONS_URL: "off" });
     const hostile = { get version(): string { throw new Error("boom"); } };
     for (const event of [undefined, null, 42, "Bearer x", [], {}, { type: "TOKEN" }, hostile]) {
       await expect(handler(event)).resolves.toMatchObject({ isAuthorized: false });
@@ -62,6 +62,9 @@ describe("configFromEnv", () => {
   it("applies the documented defaults", () => {
     const config = configFromEnv(ENV);
     expect(config).toMatchObject({ algorithms: ["RS256"], clockToleranceSeconds: 5, maxLifetimeSeconds: 900, maxTokenLength: 8192, audiences: [ENV.JWT_AUDIENCE] });
+    expect(config).toMatchObject({ revocationsRefreshMs: 15_000, revocationsMaxStaleMs: 300_000 });
+    expect(config.revocationsUrl?.href).toBe("https://auth.example.test/revocations");
+    expect(configFromEnv({ ...ENV, REVOCATIONS_URL: "off" }).revocationsUrl).toBeUndefined();
   });
 
   it.each([
@@ -70,6 +73,8 @@ describe("configFromEnv", () => {
     [{ JWT_ALGORITHMS: "RS256,none" }, /"none" is not one of/],
     [{ JWT_CLOCK_TOLERANCE_SECONDS: "-1" }, /JWT_CLOCK_TOLERANCE_SECONDS must be an integer/],
     [{ JWKS_SEED: "{nope" }, /JWKS_SEED is not JSON/],
+    [{ REVOCATIONS_URL: "http://auth.example.test/revocations" }, /REVOCATIONS_URL must be https/],
+    [{ REVOCATIONS_REFRESH_MS: "20000", REVOCATIONS_MAX_STALE_MS: "10000" }, /REVOCATIONS_MAX_STALE_MS must be an integer from 20000/],
   ])("refuses %o with a message naming the variable", (overrides, message) => {
     expect(() => configFromEnv({ ...ENV, ...overrides })).toThrow(message);
   });

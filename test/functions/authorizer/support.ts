@@ -73,6 +73,11 @@ export function testConfig(keys: JWK[], overrides: Partial<AuthorizerConfig> = {
     jwksMaxAgeMs: 600_000,
     jwksTimeoutMs: 1000,
     seedJwks: { keys },
+    // Off unless a test serves a feed: the revocation tests run their own over real HTTP.
+    revocationsUrl: undefined,
+    revocationsRefreshMs: 15_000,
+    revocationsMaxStaleMs: 300_000,
+    metricsFlushMs: 10_000,
     ...overrides,
   };
 }
@@ -84,16 +89,24 @@ export function seededAuthorizer(keys: JWK[], overrides: Partial<AuthorizerConfi
   return { authorizer, logs };
 }
 
-export function httpEvent(authorization?: string, headers: Record<string, string> = {}) {
+/** The stage of the hiring API: the app the test tokens are for. `null` stands for a stage without variables. */
+export const HIRING_STAGE: Record<string, string> = { authplane_app: "hiring" };
+
+/** base64url JSON of a route table, as a backend's `authplane_routes` stage variable carries it. */
+export const routesVariable = (routes: Record<string, string>): string => b64(JSON.stringify(routes));
+
+export function httpEvent(authorization?: string, headers: Record<string, string> = {}, stageVariables: Record<string, string> | null = HIRING_STAGE, routeKey = "GET /candidates") {
+  const [method, path] = routeKey.split(" ");
   return {
     version: "2.0",
     type: "REQUEST",
-    routeArn: "arn:aws:execute-api:eu-west-1:123456789012:abcdef123/$default/GET/candidates",
+    routeArn: `arn:aws:execute-api:eu-west-1:123456789012:abcdef123/$default/${method}${path}`,
     identitySource: authorization === undefined ? [] : [authorization],
-    routeKey: "GET /candidates",
-    rawPath: "/candidates",
+    routeKey,
+    rawPath: path,
     headers: { ...(authorization === undefined ? {} : { authorization }), host: "api.example.test", ...headers },
-    requestContext: { requestId: "req-1", http: { method: "GET", path: "/candidates" } },
+    requestContext: { requestId: "req-1", http: { method, path } },
+    ...(stageVariables ? { stageVariables } : {}),
   };
 }
 
@@ -103,16 +116,22 @@ export function restTokenEvent(authorizationToken?: string) {
   return { type: "TOKEN", methodArn: METHOD_ARN, ...(authorizationToken === undefined ? {} : { authorizationToken }) };
 }
 
-export function restRequestEvent(headers: Record<string, string>, multiValueHeaders?: Record<string, string[]>) {
+export function restRequestEvent(
+  headers: Record<string, string>,
+  multiValueHeaders?: Record<string, string[]>,
+  stageVariables: Record<string, string> | null = HIRING_STAGE,
+  route = { httpMethod: "GET", resource: "/candidates" },
+) {
   return {
     type: "REQUEST",
     methodArn: METHOD_ARN,
-    resource: "/candidates",
-    path: "/candidates",
-    httpMethod: "GET",
+    resource: route.resource,
+    path: route.resource,
+    httpMethod: route.httpMethod,
     headers,
     multiValueHeaders: multiValueHeaders ?? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
     requestContext: { requestId: "req-2" },
+    ...(stageVariables ? { stageVariables } : {}),
   };
 }
 

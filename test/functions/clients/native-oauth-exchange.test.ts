@@ -89,7 +89,8 @@ describe("native app with OAuth2: one-time code exchange", () => {
   const exchange = (body: Record<string, string>, ip = `203.0.113.${nextIp++}`) =>
     auth.request("/api/auth/native/exchange", {
       method: "POST",
-      headers: { "content-type": "application/json", "x-forwarded-for": ip },
+      // The peer address as the runtime adapter records it (API Gateway's sourceIp, the socket).
+      headers: { "content-type": "application/json", "x-authplane-source-ip": ip },
       body: JSON.stringify(body),
     });
 

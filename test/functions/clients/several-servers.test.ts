@@ -50,7 +50,7 @@ describe("several servers sharing Redis", () => {
     const attempt = (app: AuthApp) =>
       app.request("/api/auth/sign-in/email", {
         method: "POST",
-        headers: { "content-type": "application/json", "x-forwarded-for": "192.0.2.44" },
+        headers: { "content-type": "application/json", "x-authplane-source-ip": "192.0.2.44" },
         body: JSON.stringify({ email: "nobody@example.org", password: "wrong-password-123" }),
       });
     // Better Auth allows 3 sign-in attempts per 10 s per client; alternate servers.

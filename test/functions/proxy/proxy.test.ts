@@ -10,7 +10,7 @@ import { migrate } from "../../../functions/auth/migrate.js";
 import { startServer, type RunningServer } from "../../../functions/auth/server.js";
 import { createAuthProxy } from "../../../functions/proxy/index.js";
 import { freePort } from "../../support/postgres.js";
-import { APP_ONE, testEnv } from "../auth/harness.js";
+import { APP_ONE, PROXY_SECRET, testEnv } from "../auth/harness.js";
 
 describe("the /api/auth proxy", () => {
   let server: RunningServer;
@@ -20,7 +20,7 @@ describe("the /api/auth proxy", () => {
     const config = configFromEnv(await testEnv("proxy"));
     await migrate(config);
     server = await startServer(config, { port: await freePort() });
-    proxy = createAuthProxy({ authServiceUrl: server.url, clientIp: () => "203.0.113.9" });
+    proxy = createAuthProxy({ authServiceUrl: server.url, secret: PROXY_SECRET, clientIp: () => "203.0.113.9" });
   });
   afterAll(() => server.close());
 
@@ -57,7 +57,7 @@ describe("the /api/auth proxy", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
     const { port } = upstream.address() as { port: number };
-    const p = createAuthProxy({ authServiceUrl: `http://127.0.0.1:${port}`, clientIp: () => "198.51.100.1" });
+    const p = createAuthProxy({ authServiceUrl: `http://127.0.0.1:${port}`, secret: PROXY_SECRET, clientIp: () => "198.51.100.1" });
     try {
       const redirect = await p(new Request(`${APP_ONE}/redirect`, { headers: { host: "app-one.authplane.test" } }));
       expect(redirect.status).toBe(302);

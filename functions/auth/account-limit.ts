@@ -1,0 +1,135 @@
+/**
+ * Per-account backoff on sign-in attempts, beside Better Auth's per-client limits (which stay
+ * on). A per-client limit alone lets an attacker with many addresses try one account's
+ * password without end; this counts failures per account, in PostgreSQL so that every
+ * instance shares it, and after `FREE_FAILURES` answers 429 with Retry-After, doubling the
+ * wait with each further failure up to `MAX_BLOCK_SECONDS`. A success clears the count.
+ *
+ * What a stranger must not be able to do is lock the owner out. So:
+ * - password attempts are counted per email and blocked while in backoff: that slows password
+ *   guessing, and slows only password sign-in (passkeys and Google are other doors);
+ * - passkey and native-exchange attempts are counted per credential / per user, but never
+ *   blocked ahead of verification: their proofs (a WebAuthn signature, a PKCE verifier for a
+ *   single-use code) cannot be guessed, so a valid one always succeeds, and only a failure
+ *   during backoff is answered with 429 + Retry-After.
+ */
+import { createHash } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+import type pg from "pg";
+import { parsedJsonBody } from "./input-guard.js";
+
+/** Failures allowed before any wait. */
+export const FREE_FAILURES = 5;
+/** The first wait; each further failure doubles it. */
+export const BASE_BLOCK_SECONDS = 5;
+export const MAX_BLOCK_SECONDS = 15 * 60;
+/** Failures older than this are forgotten. */
+const FORGET_AFTER_SECONDS = 3600;
+
+type Queryable = Pick<pg.Pool, "query">;
+
+interface Rule {
+  kind: "password" | "passkey" | "native";
+  /** Blocked before verification while in backoff (only where a valid attempt can be guessed). */
+  blocking: boolean;
+  /** Statuses that mean "a wrong secret was tried". */
+  failure: ReadonlySet<number>;
+  account(body: Record<string, unknown>, db: Queryable): Promise<string | null> | string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.length > 0 && v.length <= 1024 ? v : null);
+const sha256 = (v: string, encoding: "hex" | "base64url" = "hex") => createHash("sha256").update(v).digest(encoding);
+
+const RULES: Record<string, Rule> = {
+  "/api/auth/sign-in/email": {
+    kind: "password",
+    blocking: true,
+    failure: new Set([401]),
+    account: (body) => str(body.email)?.trim().toLowerCase() ?? null,
+  },
+  "/api/auth/passkey/verify-authentication": {
+    kind: "passkey",
+    blocking: false,
+    failure: new Set([400, 401]),
+    account: (body) => str((body.response as { id?: unknown } | undefined)?.id),
+  },
+  "/api/auth/native/exchange": {
+    kind: "native",
+    blocking: false,
+    failure: new Set([400, 401]),
+    // The code's owner: the one-time code is stored only as its SHA-256 (native/routes.ts).
+    account: async (body, db) => {
+      const code = str(body.code);
+      if (!code) return null;
+      const { rows } = await db.query<{ userId: string }>(`SELECT "userId" FROM "nativeAuthCode" WHERE "codeHash" = $1`, [sha256(code, "base64url")]);
+      return rows[0]?.userId ?? null;
+    },
+  },
+};
+
+/** The current wait for `key`, in whole seconds (0: not blocked). */
+async function blockedFor(db: Queryable, key: string): Promise<number> {
+  const { rows } = await db.query<{ wait: number | null }>(
+    `SELECT ceil(extract(epoch FROM blocked_until - now()))::int AS wait FROM authplane_attempt_backoff WHERE key = $1 AND blocked_until > now()`,
+    [key],
+  );
+  return rows[0]?.wait ?? 0;
+}
+
+// The failure count after this one: restarts at 1 once the last failure is old enough.
+const NEXT_FAILURES = `CASE WHEN b.last_failure_at < now() - make_interval(secs => $5::float8) THEN 1 ELSE b.failures + 1 END`;
+
+/** Count one failure atomically (one statement: concurrent instances agree) and return the wait it set. */
+async function recordFailure(db: Queryable, key: string): Promise<number> {
+  const { rows } = await db.query<{ wait: number }>(
+    `INSERT INTO authplane_attempt_backoff AS b (key, failures, last_failure_at) VALUES ($1, 1, now())
+     ON CONFLICT (key) DO UPDATE SET
+       failures = ${NEXT_FAILURES},
+       blocked_until = CASE WHEN ${NEXT_FAILURES} > $2::int
+         THEN now() + make_interval(secs => least($4::float8, $3::float8 * power(2, ${NEXT_FAILURES} - $2::int - 1)))
+         ELSE NULL END,
+       last_failure_at = now()
+     RETURNING coalesce(ceil(extract(epoch FROM b.blocked_until - now())), 0)::int AS wait`,
+    [key, FREE_FAILURES, BASE_BLOCK_SECONDS, MAX_BLOCK_SECONDS, FORGET_AFTER_SECONDS],
+  );
+  return rows[0]?.wait ?? 0;
+}
+
+function tooMany(kind: Rule["kind"], wait: number): Response {
+  return new Response(
+    JSON.stringify({ error: "account_rate_limited", message: `too many failed ${kind} attempts for this account; retry in ${wait} s` }),
+    { status: 429, headers: { "content-type": "application/json", "retry-after": String(wait) } },
+  );
+}
+
+export interface AccountLimitOptions {
+  /** The database the service uses (its Better Auth pool). */
+  db: (c: Context) => Promise<Queryable> | Queryable;
+}
+
+export function accountLimit({ db: dbFor }: AccountLimitOptions): MiddlewareHandler {
+  return async (c, next) => {
+    const rule = c.req.method === "POST" ? RULES[c.req.path] : undefined;
+    const body = rule ? parsedJsonBody(c.req.raw) : undefined;
+    if (!rule || !body || typeof body !== "object" || Array.isArray(body)) return next();
+    const db = await dbFor(c);
+    const account = await rule.account(body as Record<string, unknown>, db);
+    if (!account) return next();
+    const key = sha256(`${rule.kind}:${account}`);
+    if (rule.blocking) {
+      const wait = await blockedFor(db, key);
+      if (wait > 0) return tooMany(rule.kind, wait);
+    }
+    await next();
+    const status = c.res.status;
+    if (status >= 200 && status < 400) {
+      await db.query(`DELETE FROM authplane_attempt_backoff WHERE key = $1`, [key]);
+    } else if (rule.failure.has(status)) {
+      const wait = await recordFailure(db, key);
+      if (!rule.blocking && wait > 0) {
+        c.res = undefined as unknown as Response;
+        c.res = tooMany(rule.kind, wait);
+      }
+    }
+  };
+}

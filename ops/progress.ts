@@ -1,0 +1,31 @@
+/**
+ * Progress of a long import on stderr, only when stderr is a terminal: a log file or CI gets the
+ * summary and the JSON report, not a stream of carriage returns.
+ */
+export interface ImportProgress {
+  phase: "staging" | "writing" | "done";
+  rowsRead: number;
+  usersWritten: number;
+}
+
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): ((p: ImportProgress) => void) & { end(): void } {
+  const started = performance.now();
+  let shown = false;
+  let last = 0;
+  const print = (p: ImportProgress) => {
+    if (!stream.isTTY) return;
+    const now = performance.now();
+    if (p.phase === "staging" && now - last < 200) return;
+    last = now;
+    const rate = Math.round(p.rowsRead / Math.max((now - started) / 1000, 0.001));
+    const what = p.phase === "staging" ? "reading" : p.phase === "writing" ? "writing" : "done";
+    stream.write(`\r${what}: ${p.rowsRead.toLocaleString("en")} rows read (${rate.toLocaleString("en")}/s), ${p.usersWritten.toLocaleString("en")} users written\x1b[K`);
+    shown = true;
+  };
+  return Object.assign(print, {
+    end() {
+      if (shown) stream.write("\n");
+      shown = false;
+    },
+  });
+}
