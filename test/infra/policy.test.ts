@@ -200,6 +200,7 @@ describe("policy over every synthesized stack", () => {
       expect(arnVars).toEqual(["AUTH_SECRET_ARN", "DB_SECRET_ARN"]);
       const migrate = roleStatements(auth, `authplane-${env.name}-migrate`).filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
       const readable = migrate.flatMap((s) => s.Resource);
+      // The master secret and the auth secret; it serves no requests, so no proxy secret.
       expect(readable).toHaveLength(2);
       expect(readable.some((arn) => arn.includes(`cross-stack-reference-input-${env.name}-database`))).toBe(true);
       const permissions = resources(auth, "aws_lambda_permission");
