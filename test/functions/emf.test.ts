@@ -19,11 +19,11 @@ function capture(): Array<Record<string, any>> {
 
 describe("Embedded Metric Format", () => {
   it("a line is a valid EMF document in the namespace the alarms read", () => {
-    const doc = JSON.parse(emfLine("Denies", 1, { code: "wrong_app" }, 1_700_000_000_000));
+    const doc = JSON.parse(emfLine("SignIns", 1, { method: "passkey" }, 1_700_000_000_000));
     expect(doc).toEqual({
-      _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [["code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] }] },
-      code: "wrong_app",
-      Denies: 1,
+      _aws: { Timestamp: 1_700_000_000_000, CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [["method"]], Metrics: [{ Name: "SignIns", Unit: "Count" }] }] },
+      method: "passkey",
+      SignIns: 1,
     });
     expect(METRIC_NAMESPACE).toBe(AUTHPLANE_METRICS.namespace);
   });

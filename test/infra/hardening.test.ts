@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { auroraMaxConnections } from "../../infra/environment.js";
 import { AuroraServerless, DEFAULT_DENY_ALARMS, SIGN_IN_ROUTES } from "../../modules/index.js";
 import { connectionBudget } from "../../stacks/monitoring.js";
+import { AuthorizerMetrics } from "../../functions/authorizer/metrics.js";
 import { resources, stackOf, synthesizeAll, type Synthesized } from "./synthesized.js";
 
 let synth: Synthesized;
@@ -51,8 +52,8 @@ describe("observability", () => {
       expect(by("AWS/RDS", "ServerlessDatabaseCapacity")[0]).toMatchObject({ threshold: env.aurora.maxCapacity, statistic: "Maximum", comparison_operator: "GreaterThanOrEqualToThreshold" });
       expect(by("AWS/RDS", "DatabaseConnections")[0]).toMatchObject({ threshold: connectionBudget(env), comparison_operator: "GreaterThanThreshold" });
       const denies = by("authplane", "Denies");
-      expect(denies.map((a) => a.dimensions.code).sort()).toEqual(Object.keys(DEFAULT_DENY_ALARMS).sort());
-      for (const a of denies) expect(a.threshold).toBe(DEFAULT_DENY_ALARMS[a.dimensions.code]);
+      expect(denies.map((a) => a.dimensions.Code).sort()).toEqual(Object.keys(DEFAULT_DENY_ALARMS).sort());
+      for (const a of denies) expect(a.threshold).toBe(DEFAULT_DENY_ALARMS[a.dimensions.Code]);
       expect(by("authplane", "DatabaseErrors")).toHaveLength(1);
     }
   });
@@ -72,6 +73,21 @@ describe("observability", () => {
       const [fn] = resources(stackOf(synth, `${env.name}-auth`), "aws_lambda_function").filter((f) => f.function_name === `authplane-${env.name}-auth`);
       expect(fn.tracing_config?.mode).toBe(env.tracing ? "Active" : undefined);
     }
+  });
+
+  it("each deny alarm names exactly the metric and dimension set the authorizer publishes", () => {
+    const published: Array<Record<string, any>> = [];
+    const metrics = new AuthorizerMetrics({ write: (doc) => published.push(doc) });
+    metrics.deny("wrong_app");
+    metrics.flush();
+    const [doc] = published;
+    const directive = doc!._aws.CloudWatchMetrics[0];
+    const alarm = resources(stackOf(synth, "dev-monitoring"), "aws_cloudwatch_metric_alarm").find((a) => a.metric_name === "Denies" && a.dimensions.Code === "wrong_app");
+    expect(alarm.namespace).toBe(directive.Namespace);
+    expect(directive.Metrics[0].Name).toBe(alarm.metric_name);
+    // CloudWatch matches a metric by its full dimension set: the alarm's keys must be one of the published sets.
+    expect(directive.Dimensions.map((set: string[]) => [...set].sort())).toContainEqual(Object.keys(alarm.dimensions).sort());
+    for (const [k, v] of Object.entries(alarm.dimensions)) expect(doc![k]).toBe(v);
   });
 });
 
