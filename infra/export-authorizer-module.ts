@@ -386,7 +386,7 @@ The shared authplane JWT authorizer as a Lambda for API Gateway (HTTP API payloa
 REQUEST authorizers): it verifies the auth service's RS256 tokens against the cached JWKS, enforces
 the app and route permission the backend's stage declares, refuses revoked tokens from the auth
 service's revocation feed, and hands the claims to the backend as the authorizer context. Counters
-(Allows, Denies by code) arrive in its log group as CloudWatch EMF lines, namespace \`authplane\`.
+(Allows, Denies by Code, with Function=authorizer) arrive in its log group as CloudWatch EMF lines, namespace \`authplane\`.
 
 ## How a backend attaches
 

@@ -1,7 +1,8 @@
 /**
  * The authorizer's counters, as CloudWatch Embedded Metric Format log lines (functions/emf.ts, the
  * format both functions share): CloudWatch turns them into metrics in the "authplane" namespace,
- * `Allows` and `Denies` by `code` (the dimension the monitoring stack's deny alarms read), with
+ * `Allows` and `Denies` by `Code`, both with `Function=authorizer` (the dimension set the
+ * monitoring stack's deny alarms read), with
  * no agent and no API call. Counting is a Map increment on the hot path; the lines are written
  * at most once per flush interval (and when asked to, e.g. by a test), one per deny code plus one
  * for allows, so a flood of requests costs a few lines a minute rather than one per request.
@@ -19,8 +20,8 @@ export interface MetricsOptions {
   now?: () => number;
 }
 
-/** Metric names, as the monitoring stack's alarms name them. */
-export const AUTHORIZER_METRICS = { allows: "Allows", denies: "Denies", codeDimension: "code" } as const;
+/** Metric and dimension names, as the monitoring stack's alarms name them (modules/monitoring.ts). */
+export const AUTHORIZER_METRICS = { allows: "Allows", denies: "Denies", codeDimension: "Code", function: { Function: "authorizer" } } as const;
 
 export class AuthorizerMetrics {
   private allows = 0;
@@ -50,9 +51,9 @@ export class AuthorizerMetrics {
   flush(now = this.now()): void {
     this.lastFlush = now;
     try {
-      if (this.allows > 0) this.options.write(emfLine(AUTHORIZER_METRICS.allows, this.allows, {}, now));
+      if (this.allows > 0) this.options.write(emfLine(AUTHORIZER_METRICS.allows, this.allows, AUTHORIZER_METRICS.function, now));
       for (const [code, count] of this.denies) {
-        this.options.write(emfLine(AUTHORIZER_METRICS.denies, count, { [AUTHORIZER_METRICS.codeDimension]: code }, now));
+        this.options.write(emfLine(AUTHORIZER_METRICS.denies, count, { ...AUTHORIZER_METRICS.function, [AUTHORIZER_METRICS.codeDimension]: code }, now));
       }
     } catch {
       // A broken log sink must not fail a request; the counts are dropped.

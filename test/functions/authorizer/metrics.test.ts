@@ -34,15 +34,17 @@ describe("EMF counters", () => {
     expect(documents).toHaveLength(3);
     const allows = documents.find((d) => "Allows" in d)!;
     expect(allows).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [[]], Metrics: [{ Name: "Allows", Unit: "Count" }] }] },
+      _aws: { CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [["Function"]], Metrics: [{ Name: "Allows", Unit: "Count" }] }] },
+      Function: "authorizer",
       Allows: 51,
     });
     expect(typeof allows._aws.Timestamp).toBe("number");
-    const denies = Object.fromEntries(documents.filter((d) => "Denies" in d).map((d) => [d.code, d.Denies]));
+    const denies = Object.fromEntries(documents.filter((d) => "Denies" in d).map((d) => [d.Code, d.Denies]));
     expect(denies).toEqual({ [DENY.wrongApp]: 7, [DENY.headerMissing]: 3 });
     for (const d of documents.filter((x) => "Denies" in x)) {
       // The dimension the monitoring stack's deny alarms read (modules/monitoring.ts).
-      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
+      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["Function", "Code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
+      expect(d.Function).toBe("authorizer");
     }
     // Counted since the last flush only; nothing to write, nothing written.
     authorizer.metrics.flush();
@@ -51,7 +53,12 @@ describe("EMF counters", () => {
 
   it("uses the names the monitoring stack's alarms read", async () => {
     const { AUTHPLANE_METRICS } = await import("../../../modules/monitoring.js");
-    expect(AUTHPLANE_METRICS).toMatchObject({ namespace: "authplane", denies: AUTHORIZER_METRICS.denies, denyDimension: AUTHORIZER_METRICS.codeDimension });
+    expect(AUTHPLANE_METRICS).toMatchObject({
+      namespace: "authplane",
+      denies: AUTHORIZER_METRICS.denies,
+      denyDimension: AUTHORIZER_METRICS.codeDimension,
+      authorizerFunction: AUTHORIZER_METRICS.function,
+    });
   });
 
   it("a broken sink never fails a request", async () => {
