@@ -35,8 +35,8 @@ export interface AuthorizerDeps {
   keys?: KeySource;
   /** Receives one object per deny or fetch failure. @default a JSON line on stdout */
   log?: (line: LogLine) => void;
-  /** Receives the EMF metric documents. @default a raw JSON line on stdout */
-  metrics?: (document: Record<string, any>) => void;
+  /** Receives the EMF metric lines (JSON text). @default a raw line on stdout */
+  metrics?: (line: string) => void;
   /** Milliseconds clock. @default Date.now */
   now?: () => number;
 }
@@ -116,7 +116,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
         now,
       })
     : undefined;
-  const metrics = new AuthorizerMetrics({ write: deps.metrics ?? writeLogLine, flushIntervalMs: config.metricsFlushMs, now });
+  const metrics = new AuthorizerMetrics({ write: deps.metrics ?? ((line) => process.stdout.write(`${line}\n`)), flushIntervalMs: config.metricsFlushMs, now });
   const verifier = new TokenVerifier(config, keys);
   const attachments = new Attachments();
   const cache = new ExpiringLru<Identity>(config.cacheEntries, now);

@@ -19,7 +19,7 @@ describe("EMF counters", () => {
     const clock = { offset: 0 };
     const authorizer = createAuthorizer(testConfig([key.jwk], { metricsFlushMs: 10_000 }), {
       log: () => {},
-      metrics: (d) => documents.push(d),
+      metrics: (line) => documents.push(JSON.parse(line)),
       now: () => Date.now() + clock.offset,
     });
     const valid = await sign(key);
