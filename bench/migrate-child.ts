@@ -1,7 +1,7 @@
 /**
  * One migration run in its own process, so its peak RSS is the migration's alone (not the
  * benchmark's dump generator or the test runner's). Prints one JSON line:
- * {"ms":n,"peak_rss_mb":n,"report":{…}}. Used by `npm run bench:migrate` and the memory test.
+ * {"ms":n,"cpu_ms":n,"peak_rss_mb":n,"report":{…}} (cpu_ms: this process's own CPU, PostgreSQL's not included). Used by `npm run bench:migrate` and the memory test.
  *
  *   tsx bench/migrate-child.ts --dump FILE --database-url URL
  */
@@ -16,4 +16,5 @@ const t0 = performance.now();
 const report = await migrateSupabase({ dump: values.dump, pool });
 const ms = Math.round(performance.now() - t0);
 await pool.end();
-console.log(JSON.stringify({ ms, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), report }));
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ms, cpu_ms: Math.round((cpu.user + cpu.system) / 1000), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), report }));

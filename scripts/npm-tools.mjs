@@ -17,6 +17,8 @@ const ABOUT = {
   "bench:authorizer": "benchmark: token verification",
   "bench:auth-cold": "benchmark: auth Lambda cold import",
   "bench:migrate": "benchmark: Supabase migration of 100k and 1M users",
+  "bench:service": "benchmark: the auth service under load",
+  "bench:auth-faults": "benchmark: the auth service through database faults",
 };
 
 const { scripts } = JSON.parse(readFileSync("package.json", "utf8"));

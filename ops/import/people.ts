@@ -70,22 +70,23 @@ async function merge(db: pg.PoolClient, verbose: boolean, onWritten: (n: number)
   // One row per person, with the password chosen by the rules above and the Better Auth user it
   // maps to: an existing one (same email, any letter case) or a fresh id.
   await db.query(`CREATE TEMP TABLE ${M} ON COMMIT DROP AS
-    WITH u AS (
-      SELECT s.*, bool_or(verified) OVER (PARTITION BY email) AS person_verified,
-             row_number() OVER (PARTITION BY email ORDER BY ${RECENT}) AS recency
-      FROM ${STAGE_TABLE} s WHERE kind = 'u'
-    ), person AS (
+    WITH person AS (
+      -- Every ordered aggregate shares one ORDER BY, so PostgreSQL sorts each person's rows once.
       SELECT email,
         count(*)::int AS rows,
         bool_or(verified) AS verified,
-        coalesce((array_agg(name ORDER BY recency) FILTER (WHERE name IS NOT NULL))[1], split_part(email, '@', 1)) AS name,
-        (array_agg(image ORDER BY recency) FILTER (WHERE image IS NOT NULL))[1] AS image,
+        coalesce((array_agg(name ORDER BY ${RECENT}) FILTER (WHERE name IS NOT NULL))[1], split_part(email, '@', 1)) AS name,
+        (array_agg(image ORDER BY ${RECENT}) FILTER (WHERE image IS NOT NULL))[1] AS image,
         min(created_at) AS created_at,
         max(updated_at) AS updated_at,
-        (array_agg(password ORDER BY recency) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified)))[1] AS password,
-        count(DISTINCT password) FILTER (WHERE password IS NOT NULL AND (verified OR NOT person_verified))::int AS hashes,
-        count(*) FILTER (WHERE password IS NOT NULL AND NOT verified AND person_verified)::int AS unconfirmed_dropped
-      FROM u GROUP BY email
+        CASE WHEN bool_or(verified)
+          THEN (array_agg(password ORDER BY ${RECENT}) FILTER (WHERE password IS NOT NULL AND verified))[1]
+          ELSE (array_agg(password ORDER BY ${RECENT}) FILTER (WHERE password IS NOT NULL))[1] END AS password,
+        CASE WHEN bool_or(verified)
+          THEN count(DISTINCT password) FILTER (WHERE password IS NOT NULL AND verified)
+          ELSE count(DISTINCT password) FILTER (WHERE password IS NOT NULL) END::int AS hashes,
+        CASE WHEN bool_or(verified) THEN count(*) FILTER (WHERE password IS NOT NULL AND NOT verified) ELSE 0 END::int AS unconfirmed_dropped
+      FROM ${STAGE_TABLE} WHERE kind = 'u' GROUP BY email
     ), existing AS (
       SELECT lower(email) AS email, min(id) AS id FROM "user" GROUP BY 1
     )
@@ -117,7 +118,8 @@ async function merge(db: pg.PoolClient, verbose: boolean, onWritten: (n: number)
     WHERE p.password IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM "account" a WHERE a."providerId" = 'credential' AND a."userId" = p.user_id)`);
 
-  // Identities of every kept row of a person, each external account once.
+  // Identities of every kept row of a person, each external account once (listed under two
+  // people, which a sane source never does, the first row's wins).
   const withUser =
     (
       await db.query(`CREATE TEMP TABLE ${LINKS} ON COMMIT DROP AS
@@ -126,7 +128,7 @@ async function merge(db: pg.PoolClient, verbose: boolean, onWritten: (n: number)
         JOIN ${STAGE_TABLE} u ON u.kind = 'u' AND u.source_id = i.source_id
         JOIN ${M} p ON p.email = u.email
         WHERE i.kind = 'i'
-        ORDER BY i.provider, i.account_id, u.${RECENT.split(", ").join(", u.")}`)
+        ORDER BY i.provider, i.account_id, u.line`)
     ).rowCount ?? 0;
   const linked = await db.query(`INSERT INTO "account" (id, "accountId", "providerId", "userId", "createdAt", "updatedAt")
     SELECT gen_random_uuid()::text, l.account_id, l.provider, l.user_id, now(), now() FROM ${LINKS} l

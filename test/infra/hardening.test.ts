@@ -77,7 +77,7 @@ describe("observability", () => {
 
   it("each deny alarm names exactly the metric and dimension set the authorizer publishes", () => {
     const published: Array<Record<string, any>> = [];
-    const metrics = new AuthorizerMetrics({ write: (doc) => published.push(doc) });
+    const metrics = new AuthorizerMetrics({ write: (line) => published.push(JSON.parse(line) as Record<string, any>) });
     metrics.deny("wrong_app");
     metrics.flush();
     const [doc] = published;
