@@ -19,6 +19,9 @@ export function signInMethod(method: string, path: string, status: number, locat
   return undefined;
 }
 
+/** Responses that carry a freshly minted token: the JWT endpoint, the native code exchange, OIDC's token endpoint. */
+const TOKEN_PATHS = new Set(["GET /api/auth/token", "POST /api/auth/native/exchange", "POST /api/auth/oauth2/token"]);
+
 /** Counts what each `/api/auth/*` response means; never changes the response. */
 export function authMetrics(): MiddlewareHandler {
   return async (c, next) => {
@@ -26,7 +29,7 @@ export function authMetrics(): MiddlewareHandler {
     const { status } = c.res;
     const method = signInMethod(c.req.method, c.req.path, status, c.res.headers.get("location"));
     if (method) countMetric("SignIns", { method });
-    if (status === 200 && ((c.req.method === "GET" && c.req.path === "/api/auth/token") || c.req.path === "/api/auth/native/exchange")) countMetric("TokensMinted");
+    if (status === 200 && TOKEN_PATHS.has(`${c.req.method} ${c.req.path}`)) countMetric("TokensMinted");
     // 503 is the service's answer when the database is unreachable (every other 5xx is a bug).
     if (status === 503) countMetric("DatabaseErrors");
   };

@@ -60,14 +60,17 @@ describe("auth service counters", () => {
     app.use("/api/auth/*", authMetrics());
     app.post("/api/auth/sign-in/email", (c) => c.json({ ok: true }));
     app.get("/api/auth/token", (c) => c.json({ token: "t" }));
+    app.post("/api/auth/oauth2/token", (c) => c.json({ access_token: "a" }));
     app.get("/api/auth/get-session", (c) => c.json({ error: "database_unavailable" }, 503, { "retry-after": "5" }));
     expect((await app.request("/api/auth/sign-in/email", { method: "POST" })).status).toBe(200);
     expect(await (await app.request("/api/auth/token")).json()).toEqual({ token: "t" });
+    expect((await app.request("/api/auth/oauth2/token", { method: "POST" })).status).toBe(200);
     const unavailable = await app.request("/api/auth/get-session");
     expect(unavailable.status).toBe(503);
     expect(unavailable.headers.get("retry-after")).toBe("5");
     expect(lines.map((l) => [l._aws.CloudWatchMetrics[0].Metrics[0].Name, l.method])).toEqual([
       ["SignIns", "email"],
+      ["TokensMinted", undefined],
       ["TokensMinted", undefined],
       ["DatabaseErrors", undefined],
     ]);
