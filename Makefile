@@ -59,6 +59,10 @@ synth: node_modules $(TERRAFORMRC) check-env ## synthesize Terraform JSON for ev
 validate: synth $(TERRAFORMRC) ## terraform init -backend=false && validate every synthesized stack (offline)
 	npx tsx scripts/validate-stacks.ts
 
+.PHONY: tftest
+tftest: synth $(TERRAFORMRC) ## terraform validate + terraform test (mock AWS provider: plan and apply) of every synthesized stack, offline
+	npx tsx scripts/test-stacks.ts
+
 .PHONY: diff
 diff: node_modules $(TERRAFORMRC) ## cdktf diff (plan) of every ENV=x stack (needs AWS credentials for that account)
 	@test -n "$(ENV)" || { echo "usage: make diff ENV=<name>  (a file in environments/)"; exit 2; }

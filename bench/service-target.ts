@@ -115,6 +115,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   // The parent owns our life: when it goes, so do we.
   process.on("disconnect", () => process.exit(0));
+  process.on("SIGTERM", () => process.exit(0)); // a clean exit, so --cpu-prof gets written
 }
 
 main().catch((err: Error) => {

@@ -37,11 +37,12 @@ const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
     duration: { type: "string", default: "2.5" },
+    profile: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:service [-- --rounds 3 --duration 2.5]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.");
+  console.log("usage: npm run bench:service [-- --rounds 3 --duration 2.5]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.\n--profile DIR writes a V8 CPU profile of the real service to DIR.");
   process.exit(0);
 }
 const ROUNDS = Number(values.rounds);
@@ -76,7 +77,7 @@ interface Target {
 
 async function startTarget(target: "real" | "floor", env: Env): Promise<Target> {
   const child = fork(here("./service-target.ts"), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...(target === "real" && values.profile ? ["--cpu-prof", "--cpu-prof-dir", values.profile] : [])],
     env: { ...process.env, ...env, BENCH_TARGET: target },
     stdio: ["ignore", "pipe", "inherit", "ipc"],
   });

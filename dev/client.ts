@@ -39,8 +39,13 @@ function humanError(error: AuthError, doing: string): string {
   const code = error?.code ?? "";
   const message = error?.message ?? "";
   const status = error?.status ?? 0;
-  if (code === "AUTH_CANCELLED" || code === "ERROR_CEREMONY_ABORTED" || code === "NotAllowedError" || /cancel/i.test(message)) {
-    return `The passkey prompt was closed before ${doing} finished. Nothing changed; try again when you are ready.`;
+  if (code === "ERROR_INVALID_RP_ID" || code === "ERROR_INVALID_DOMAIN") {
+    return `The browser will not use passkeys of ${ctx.rpId} on this site${ctx.related ? ` (it could not confirm this origin at https://${ctx.rpId}/.well-known/webauthn)` : ""}.`;
+  }
+  if (code === "ERROR_AUTHENTICATOR_GENERAL_ERROR") return "Your authenticator could not complete the request. Try again, or use another passkey.";
+  // Browsers report a closed prompt, a timeout and "no passkey here" alike (NotAllowedError), on purpose.
+  if (code === "AUTH_CANCELLED" || code === "ERROR_CEREMONY_ABORTED" || code === "ERROR_PASSTHROUGH_SEE_CAUSE_PROPERTY" || /cancel/i.test(message)) {
+    return `No passkey was used: the prompt was closed or timed out, or this device holds no passkey for ${ctx.rpId}. Nothing changed; try again, or sign in another way.`;
   }
   if (code === "PASSKEY_NOT_FOUND" || /passkey not found/i.test(message)) {
     return "This device offered a passkey the service does not know (it may have been deleted). Sign in another way, then add a new passkey.";

@@ -172,6 +172,8 @@ async function realAuthorizer(authUrl: string, issuer: string, audience: string)
   process.env.JWKS_URL = `${authUrl}/api/auth/jwks`;
   process.env.JWT_ISSUER = issuer;
   process.env.JWT_AUDIENCE = audience;
+  // Locally the feed is one hop away: poll it every second, so a sign-out shows at once.
+  process.env.REVOCATIONS_REFRESH_MS = "1000";
   const { handler } = await import("../functions/authorizer/handler.js");
   return handler;
 }

@@ -62,10 +62,11 @@ One-time setup so the browser reaches and trusts the apps:
   2. trust the local CA:              ${resolve(platform.tls.caCertPath)}
      (Chromium/Chrome: Settings → Privacy and security → Security → Manage certificates → Authorities → Import)
   3. app-three on another domain needs https://${domain}/.well-known/webauthn on port 443, which is ${rpPort} here:
-     start Chromium with --host-rules="MAP ${domain} 127.0.0.1:${rpPort}"
+     sudo socat TCP-LISTEN:443,fork,reuseaddr TCP:127.0.0.1:${rpPort}   (or the Chromium flags below)
   Or all at once, with no setup:
-     chromium --user-data-dir=$(mktemp -d) --host-resolver-rules="${platform.domains.map((d) => `MAP *.${d} 127.0.0.1`).join(", ")}" \\
-       --host-rules="MAP ${domain} 127.0.0.1:${rpPort}" --ignore-certificate-errors-spki-list=${platform.tls.spkiSha256} ${Object.values(platform.appUrls)[0]}
+     chromium --user-data-dir=$(mktemp -d) --ignore-certificate-errors-spki-list=${platform.tls.spkiSha256} \\
+       --host-resolver-rules="${[`MAP ${domain} 127.0.0.1:${rpPort}`, ...platform.domains.map((d) => `MAP *.${d} 127.0.0.1`)].join(", ")}" \\
+       ${Object.values(platform.appUrls)[0]}
 
 Sign up on ${Object.keys(platform.appUrls)[0]}, add a passkey, sign out, and sign in with it on ${Object.keys(platform.appUrls).slice(1).join(" and ")}:
 every app shares the RP ID ${domain}. Ctrl-C stops everything.

@@ -127,7 +127,9 @@ export class AuroraServerless extends Construct {
 
     const subnets = new DbSubnetGroup(this, "subnets", { name, subnetIds: props.subnetIds });
     const parameters = new RdsClusterParameterGroup(this, "parameters", {
-      name: `${name}-pg${major}`,
+      // A prefix, not a name: with create_before_destroy a replacement (a new family, a new
+      // description) needs the new group to exist beside the old one.
+      namePrefix: `${name}-pg${major}-`,
       family: `aurora-postgresql${major}`,
       description: `${name}: TLS required, connections logged`,
       parameter: [

@@ -77,7 +77,11 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   });
   if (!domain) pointFunctionAt(service, service.url);
 
-  const { DB_USER: _serviceUser, DB_IAM_AUTH: _iam, DB_POOL_MAX: _pool, GOOGLE_OAUTH_SECRET_ARN: _google, PROXY_SECRET_ARN: _proxy, ...shared } = environment;
+  // The migrator needs the service's settings and the Better Auth secret, but none of the
+  // service's other secrets (its role could not read them) nor its IAM login.
+  const shared = Object.fromEntries(
+    Object.entries(environment).filter(([k]) => (!k.endsWith("_SECRET_ARN") || k === "AUTH_SECRET_ARN") && !["DB_USER", "DB_IAM_AUTH", "DB_POOL_MAX"].includes(k)),
+  );
   const migrator = new DatabaseMigrator(stack, "migrator", {
     name: `authplane-${env.name}-migrate`,
     bundle,

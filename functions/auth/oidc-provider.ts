@@ -17,6 +17,8 @@ import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/a
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { JWT_TTL_SECONDS } from "../claims.js";
+import { recordAudit } from "./audit.js";
+import { CLIENT_IP_HEADER } from "./client-ip.js";
 import { resolveOrgClaims } from "./org-claims.js";
 
 /** Pages the provider sends a browser to; served by app.ts outside Better Auth's router. */
@@ -55,6 +57,7 @@ export const OIDC_RATE_LIMITS = {
 interface ClientRow {
   referenceId: string | null;
   redirectUris: string[];
+  disabled: boolean;
 }
 
 function parseList(raw: unknown): string[] {
@@ -69,16 +72,16 @@ function parseList(raw: unknown): string[] {
 }
 
 async function clientById(pool: pg.Pool, clientId: string): Promise<ClientRow | undefined> {
-  const { rows } = await pool.query<{ referenceId: string | null; redirectUris: unknown }>(
-    `SELECT "referenceId", "redirectUris" FROM "oauthClient" WHERE "clientId" = $1`,
+  const { rows } = await pool.query<{ referenceId: string | null; redirectUris: unknown; disabled: boolean | null }>(
+    `SELECT "referenceId", "redirectUris", disabled FROM "oauthClient" WHERE "clientId" = $1`,
     [clientId],
   );
-  return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris) } : undefined;
+  return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris), disabled: rows[0].disabled === true } : undefined;
 }
 
-async function appName(pool: pg.Pool, orgId: string): Promise<string> {
-  const { rows } = await pool.query<{ name: string }>(`SELECT name FROM "organization" WHERE id = $1`, [orgId]);
-  return rows[0]?.name ?? "this app";
+async function appOf(pool: pg.Pool, orgId: string): Promise<{ name: string; slug: string | null }> {
+  const { rows } = await pool.query<{ name: string; slug: string }>(`SELECT name, slug FROM "organization" WHERE id = $1`, [orgId]);
+  return rows[0] ?? { name: "this app", slug: null };
 }
 
 /** The app's claims for the person, or a refusal when they are not (or no longer) a member. */
@@ -101,6 +104,18 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
     hooks: {
       before: [
         {
+          // The provider's own hook hands any truthy `oauth_query` (on every endpoint) to its
+          // signature check, which throws on a non-string: a 500 for `{"oauth_query":[0]}`. Runs
+          // first (this plugin is listed before the provider) and makes it a 400.
+          matcher: (ctx) => {
+            const body = ctx.body as Record<string, unknown> | undefined;
+            return typeof body === "object" && body !== null && body.oauth_query !== undefined && typeof body.oauth_query !== "string";
+          },
+          handler: createAuthMiddleware(async () => {
+            throw new APIError("BAD_REQUEST", { error: "invalid_request", error_description: "oauth_query must be a string", message: "oauth_query must be a string" });
+          }),
+        },
+        {
           matcher: (ctx) => ctx.path === "/oauth2/authorize",
           handler: createAuthMiddleware(async (ctx) => {
             // Same parameter source as the provider: a POSTed form on the browser's own request,
@@ -110,14 +125,15 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
             const clientId = typeof params.client_id === "string" ? params.client_id : undefined;
             if (!clientId) return;
             const client = await clientById(pool, clientId);
-            // Unknown or unowned clients are the provider's to refuse, with its own errors.
-            if (!client?.referenceId) return;
+            // Unknown, unowned or disabled clients are the provider's to refuse, with its own errors.
+            if (!client?.referenceId || client.disabled) return;
             const session = ctx.context.session ?? (await getSessionFromCtx(ctx));
             if (!session) return;
             const member = await pool.query(`SELECT 1 FROM "member" WHERE "userId" = $1 AND "organizationId" = $2`, [session.user.id, client.referenceId]);
             if (member.rowCount) return;
 
-            const description = `${session.user.email} is not a member of ${await appName(pool, client.referenceId)}; ask its administrator for access`;
+            const app = await appOf(pool, client.referenceId);
+            const description = `${session.user.email} is not a member of ${app.name}; ask its administrator for access`;
             const redirectUri = typeof params.redirect_uri === "string" ? params.redirect_uri : undefined;
             // Only an exactly registered redirect URI may receive the error (RFC 6749 §4.1.2.1);
             // anything else gets the provider's error page on the auth domain.
@@ -135,7 +151,15 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
               url.searchParams.set("error_description", description);
               target = url.toString();
             }
-            ctx.context.logger.info(JSON.stringify({ msg: "oidc: non-member refused", client_id: clientId, user: session.user.id }));
+            await recordAudit(pool, {
+              action: "oidc.authorize",
+              actor: session.user.id,
+              subject: session.user.email.toLowerCase(),
+              app: app.slug,
+              ip: ctx.request?.headers.get(CLIENT_IP_HEADER) ?? null,
+              outcome: "blocked",
+              detail: { client_id: clientId, reason: "not_a_member" },
+            });
             // A fetch from the sign-in page follows `url` itself; a navigation gets a 302.
             const fromFetch = ctx.request?.headers.get("sec-fetch-mode") === "cors" || ctx.headers?.get("accept")?.includes("application/json");
             if (fromFetch) return ctx.json({ redirect: true, url: target });
@@ -220,6 +244,7 @@ export function oidcProviderPlugins({ pool, issuer }: OidcProviderOptions) {
       },
     ],
   });
-  // A tuple, so the provider's endpoints stay typed on `auth.api`.
-  return [provider, membershipGate(pool, issuer)] as const;
+  // A tuple, so the provider's endpoints stay typed on `auth.api`; the gate first, so its input
+  // check runs before the provider's hooks.
+  return [membershipGate(pool, issuer), provider] as const;
 }

@@ -35,8 +35,8 @@ export interface AuthorizerDeps {
   keys?: KeySource;
   /** Receives one object per deny or fetch failure. @default a JSON line on stdout */
   log?: (line: LogLine) => void;
-  /** Receives the EMF metric documents. @default a JSON line on stdout */
-  metrics?: (document: Record<string, unknown>) => void;
+  /** Receives the EMF metric lines (JSON text). @default a line on stdout */
+  metrics?: (line: string) => void;
   /** Milliseconds clock. @default Date.now */
   now?: () => number;
 }
@@ -61,6 +61,11 @@ interface Identity {
 
 export function writeLogLine(line: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** Straight to stdout: with Lambda's JSON log format an EMF line must not be wrapped (see emf.ts). */
+function writeRawLine(line: string): void {
+  process.stdout.write(`${line}\n`);
 }
 
 function contextOf(claims: VerifiedClaims): AuthorizerContext {
@@ -114,7 +119,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
         now,
       })
     : undefined;
-  const metrics = new AuthorizerMetrics({ write: deps.metrics ?? writeLogLine, flushIntervalMs: config.metricsFlushMs, now });
+  const metrics = new AuthorizerMetrics({ write: deps.metrics ?? writeRawLine, flushIntervalMs: config.metricsFlushMs, now });
   const verifier = new TokenVerifier(config, keys);
   const attachments = new Attachments();
   const cache = new ExpiringLru<Identity>(config.cacheEntries, now);

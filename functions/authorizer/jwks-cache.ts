@@ -38,8 +38,6 @@ export class JwksCache {
   /** Consecutive failed fetches. */
   private failures = 0;
   private readonly now: () => number;
-  /** Fetch attempts made so far (for tests and metrics). */
-  fetches = 0;
 
   constructor(private readonly options: JwksCacheOptions) {
     this.now = options.now ?? Date.now;
@@ -89,7 +87,6 @@ export class JwksCache {
 
   private async fetchKeys(): Promise<void> {
     this.lastAttempt = this.now();
-    this.fetches++;
     try {
       const response = await fetch(this.options.url, {
         headers: { accept: "application/json" },

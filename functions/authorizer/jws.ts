@@ -28,8 +28,6 @@ export interface ParsedJws {
   signature: Buffer;
 }
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /** True when `segment` is the one canonical base64url spelling of its bytes. */
 export function isCanonicalBase64url(segment: string): boolean {
   return Buffer.from(segment, "base64url").toString("base64url") === segment;
@@ -48,12 +46,40 @@ export function decodeBase64urlStrict(segment: string): Buffer | undefined {
   return bytes.length === (n * 3) >>> 2 ? bytes : undefined;
 }
 
-/** True when the last character of a strict base64url segment carries no stray unused bits. */
+/**
+ * Buffers a verifier decodes into instead of allocating three per token (Buffer's pool turns
+ * over an 8 KB ArrayBuffer every few tokens otherwise). Views into them are valid only until the
+ * next parse: a caller that keeps a ParsedJws across an await must copy signingInput/signature.
+ */
+export interface ParseScratch {
+  token: Buffer;
+  payload: Buffer;
+  signature: Buffer;
+}
+
+export function parseScratch(maxLength: number): ParseScratch {
+  return { token: Buffer.allocUnsafe(maxLength), payload: Buffer.allocUnsafe(maxLength), signature: Buffer.allocUnsafe(maxLength) };
+}
+
+/** decodeBase64urlStrict into `into` (large enough), as a view; undefined when not strict. */
+function decodeStrictInto(segment: string, into: Buffer): Buffer | undefined {
+  const n = segment.length;
+  if ((n & 3) === 1) return undefined;
+  const written = into.write(segment, 0, "base64url");
+  return written === (n * 3) >>> 2 ? into.subarray(0, written) : undefined;
+}
+
+/**
+ * True when the last character of a strict base64url segment carries no stray unused bits: its
+ * value's low 4 (n ≡ 2 mod 4) or 2 (n ≡ 3) bits are zero.
+ */
 function noStrayBits(segment: string): boolean {
   const rest = segment.length & 3;
   if (rest === 0) return true;
-  const last = ALPHABET.indexOf(segment[segment.length - 1]!);
-  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+  const c = segment.charCodeAt(segment.length - 1);
+  // A–Z 0–25, a–z 26–51, 0–9 52–61, "-" 62, "_" 63 (the segment is known to be in the alphabet)
+  const value = c >= 97 ? c - 71 : c === 95 ? 63 : c >= 65 ? c - 65 : c >= 48 ? c + 4 : 62;
+  return (value & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /** Which segment holds character `index`, for the deny's field. */
@@ -61,8 +87,8 @@ function segmentAt(index: number, first: number, second: number): string {
   return index < first ? "header" : index < second ? "payload" : "signature";
 }
 
-function jsonObject(segment: string, field: string): Record<string, unknown> {
-  const bytes = decodeBase64urlStrict(segment);
+function jsonObject(segment: string, field: string, into: Buffer): Record<string, unknown> {
+  const bytes = decodeStrictInto(segment, into);
   if (!bytes) throw new Denied(DENY.base64url, field);
   let value: unknown;
   try {
@@ -85,8 +111,10 @@ export function parseCompactJws(
   token: string,
   maxLength: number,
   knownHeaders?: ReadonlyMap<string, Record<string, unknown>>,
+  scratch?: ParseScratch,
 ): ParsedJws {
   if (token.length > maxLength) throw new Denied(DENY.tooLarge);
+  const buffers = scratch ?? parseScratch(token.length);
   const first = token.indexOf(".");
   const second = first < 0 ? -1 : token.indexOf(".", first + 1);
   if (second < 0 || token.indexOf(".", second + 1) >= 0) throw new Denied(DENY.segments);
@@ -99,13 +127,13 @@ export function parseCompactJws(
   const headerPart = token.slice(0, first);
   const payloadPart = token.slice(first + 1, second);
   const signaturePart = token.slice(second + 1);
-  const header = knownHeaders?.get(headerPart) ?? jsonObject(headerPart, "header");
-  const payload = jsonObject(payloadPart, "payload");
-  const signature = decodeBase64urlStrict(signaturePart);
+  const header = knownHeaders?.get(headerPart) ?? jsonObject(headerPart, "header", buffers.payload);
+  const payload = jsonObject(payloadPart, "payload", buffers.payload);
+  const signature = decodeStrictInto(signaturePart, buffers.signature);
   if (!signature || !noStrayBits(signaturePart)) throw new Denied(DENY.base64url, "signature");
-  // Header and payload are ASCII by now (strict base64url), so character and byte offsets agree;
-  // encoding the flat token once is cheaper than encoding a slice of it.
-  return { headerPart, payloadPart, header, payload, signingInput: Buffer.from(token, "latin1").subarray(0, second), signature };
+  // Header and payload are ASCII by now (strict base64url), so character and byte offsets agree.
+  buffers.token.write(token, 0, second, "latin1");
+  return { headerPart, payloadPart, header, payload, signingInput: buffers.token.subarray(0, second), signature };
 }
 
 /** The reason a signature check failed: a mis-encoded header or payload, or the signature itself. */

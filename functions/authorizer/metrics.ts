@@ -1,23 +1,26 @@
 /**
- * The authorizer's counters, as CloudWatch Embedded Metric Format log lines: CloudWatch turns them
- * into metrics (namespace "authplane") with no agent and no API call. Counting is a Map increment
- * on the hot path; the lines are written at most once per flush interval (and when asked to, e.g.
- * by a test), one per deny code plus one for allows, so a flood of requests costs a few lines a
- * minute rather than one per request. Counts not yet flushed when an instance is retired are
- * lost: at most one interval of one instance.
+ * The authorizer's counters, as CloudWatch Embedded Metric Format log lines (functions/emf.ts, the
+ * format both functions share): CloudWatch turns them into metrics in the "authplane" namespace,
+ * `Allows` and `Denies` by `code` (the dimension the monitoring stack's deny alarms read), with
+ * no agent and no API call. Counting is a Map increment on the hot path; the lines are written
+ * at most once per flush interval (and when asked to, e.g. by a test), one per deny code plus one
+ * for allows, so a flood of requests costs a few lines a minute rather than one per request.
+ * Counts not yet flushed when an instance is retired are lost: at most one interval of one
+ * instance.
  */
-export const METRICS_NAMESPACE = "authplane";
+import { emfLine } from "../emf.js";
 
 export interface MetricsOptions {
-  /** Receives each EMF document. */
-  write: (line: Record<string, unknown>) => void;
+  /** Receives each EMF line (JSON text, no newline). */
+  write: (line: string) => void;
   /** Least time between two flushes, in ms. @default 10000 */
   flushIntervalMs?: number;
   /** Milliseconds clock. @default Date.now */
   now?: () => number;
-  /** Value of the "Function" dimension. @default "authorizer" */
-  functionName?: string;
 }
+
+/** Metric names, as the monitoring stack's alarms name them. */
+export const AUTHORIZER_METRICS = { allows: "Allows", denies: "Denies", codeDimension: "code" } as const;
 
 export class AuthorizerMetrics {
   private allows = 0;
@@ -25,53 +28,36 @@ export class AuthorizerMetrics {
   private lastFlush: number;
   private readonly now: () => number;
   private readonly interval: number;
-  private readonly fn: string;
 
   constructor(private readonly options: MetricsOptions) {
     this.now = options.now ?? Date.now;
     this.interval = options.flushIntervalMs ?? 10_000;
-    this.fn = options.functionName ?? "authorizer";
     this.lastFlush = this.now();
   }
 
   /** `now`: the caller's clock reading, when it has one. */
   allow(now = this.now()): void {
     this.allows++;
-    if (now - this.lastFlush >= this.interval) this.flush();
+    if (now - this.lastFlush >= this.interval) this.flush(now);
   }
 
   deny(code: string, now = this.now()): void {
     this.denies.set(code, (this.denies.get(code) ?? 0) + 1);
-    if (now - this.lastFlush >= this.interval) this.flush();
+    if (now - this.lastFlush >= this.interval) this.flush(now);
   }
 
   /** Writes what was counted since the last flush; nothing when nothing was. Never throws. */
-  flush(): void {
-    const timestamp = this.now();
-    this.lastFlush = timestamp;
+  flush(now = this.now()): void {
+    this.lastFlush = now;
     try {
-      if (this.allows > 0) {
-        this.options.write(this.document(timestamp, "Allows", [["Function"]], { Allows: this.allows }));
-      }
+      if (this.allows > 0) this.options.write(emfLine(AUTHORIZER_METRICS.allows, this.allows, {}, now));
       for (const [code, count] of this.denies) {
-        // The same count under two dimension sets: total denies, and denies by code.
-        this.options.write(this.document(timestamp, "Denies", [["Function"], ["Function", "Code"]], { Code: code, Denies: count }));
+        this.options.write(emfLine(AUTHORIZER_METRICS.denies, count, { [AUTHORIZER_METRICS.codeDimension]: code }, now));
       }
     } catch {
       // A broken log sink must not fail a request; the counts are dropped.
     }
     this.allows = 0;
     this.denies.clear();
-  }
-
-  private document(timestamp: number, metric: string, dimensions: string[][], values: Record<string, unknown>): Record<string, unknown> {
-    return {
-      _aws: {
-        Timestamp: timestamp,
-        CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: dimensions, Metrics: [{ Name: metric, Unit: "Count" }] }],
-      },
-      Function: this.fn,
-      ...values,
-    };
   }
 }

@@ -7,7 +7,7 @@
 import type { JwsAlgorithm, VerificationKey } from "./algorithms.js";
 import { checkClaims, type ClaimsPolicy, type VerifiedClaims } from "./claims-check.js";
 import { DENY, Denied } from "./deny-codes.js";
-import { parseCompactJws, signatureFailure, type ParsedJws } from "./jws.js";
+import { parseCompactJws, parseScratch, signatureFailure, type ParsedJws, type ParseScratch } from "./jws.js";
 
 /** Where keys come from: a synchronous look-up first, an async one (may fetch) on a miss. */
 export interface KeySource {
@@ -32,11 +32,14 @@ const KNOWN_HEADERS = 16;
 
 export class TokenVerifier {
   private readonly knownHeaders = new Map<string, Record<string, unknown>>();
+  private readonly scratch: ParseScratch;
 
   constructor(
     private readonly options: VerifierOptions,
     private readonly keys: KeySource,
-  ) {}
+  ) {
+    this.scratch = parseScratch(options.maxTokenLength);
+  }
 
   /**
    * Verifies `token` at `now` (seconds since the epoch) and returns its claims; throws (or, when
@@ -45,7 +48,7 @@ export class TokenVerifier {
    * hot path.
    */
   verify(token: string, now = Math.floor(Date.now() / 1000), nowMs = now * 1000): VerifiedClaims | Promise<VerifiedClaims> {
-    const jws = parseCompactJws(token, this.options.maxTokenLength, this.knownHeaders);
+    const jws = parseCompactJws(token, this.options.maxTokenLength, this.knownHeaders, this.scratch);
     const { header } = jws;
     // No extension is understood, so none may be declared critical (RFC 7515 §4.1.11).
     if (header.crit !== undefined) throw new Denied(DENY.crit, "crit");
@@ -58,9 +61,11 @@ export class TokenVerifier {
     if (typeof kid !== "string" || !KID.test(kid)) throw new Denied(DENY.kidInvalid, "kid");
     const key = this.keys.peek(kid, nowMs);
     if (key) return this.finish(jws, alg as JwsAlgorithm, key, now);
+    // The scratch views are overwritten by whatever is verified while the key is fetched.
+    const owned = { ...jws, signingInput: Buffer.from(jws.signingInput), signature: Buffer.from(jws.signature) };
     return this.keys.get(kid).then((fetched) => {
       if (!fetched) throw new Denied(DENY.noMatchingKey, "kid");
-      return this.finish(jws, alg as JwsAlgorithm, fetched, now);
+      return this.finish(owned, alg as JwsAlgorithm, fetched, now);
     });
   }
 

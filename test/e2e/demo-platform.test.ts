@@ -142,8 +142,23 @@ describe("the local platform in Chromium", () => {
     expect(String(write.body.claims.permissions).split(" ")).toEqual(["app_one:read", "app_one:write"]);
   });
 
-  it("a cancelled Google consent comes back with a message and changes nothing", async () => {
+  it("a token minted before sign-out is refused by the backend soon after (the revocation feed)", async () => {
+    const old = await page.inputValue("#token-raw");
+    const call = () =>
+      page.evaluate(
+        async ({ url, token }) => {
+          const r = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+          return { status: r.status, reason: r.headers.get("x-local-gateway-deny-reason") };
+        },
+        { url: `${platform.apiUrls["app-one"]}/claims`, token: old },
+      );
+    expect(await call()).toEqual({ status: 200, reason: null });
     expect(await click(page, "#sign-out")).toMatchObject({ outcome: "ok" });
+    // The token itself is still unexpired; the authorizer learns of the ended session from the feed.
+    await expect.poll(call, { timeout: 20_000, interval: 500 }).toEqual({ status: 403, reason: "revoked" });
+  });
+
+  it("a cancelled Google consent comes back with a message and changes nothing", async () => {
     await page.click("#sign-in-google");
     await page.waitForSelector("#consent-deny");
     await page.click("#consent-deny");

@@ -200,6 +200,23 @@ describe("passkeys across apps in Chromium", () => {
     }
   });
 
+  it("a ceremony that ends without a passkey (closed, timed out, none on this device) says so", async () => {
+    // A fresh browser profile on a device that holds no passkey for the RP ID.
+    const fresh = await (await browser.newContext()).newPage();
+    try {
+      await addVirtualAuthenticator(fresh);
+      await open(fresh, platform.appUrls["app-two"]!);
+      expect(await click(fresh, "#sign-in-passkey")).toEqual({
+        action: "sign-in-passkey",
+        outcome: "error",
+        message: `No passkey was used: the prompt was closed or timed out, or this device holds no passkey for ${DOMAIN}. Nothing changed; try again, or sign in another way.`,
+      });
+      await shot(fresh, "no-passkey-used");
+    } finally {
+      await fresh.context().close();
+    }
+  });
+
   it("a blocked account is told so in a sentence", async () => {
     const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
     await pool.query(`UPDATE "user" SET banned = true WHERE email = $1`, [EMAIL]);

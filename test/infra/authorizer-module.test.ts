@@ -219,7 +219,8 @@ describe("the authorizer as a plain Terraform module", () => {
     const http = await terraform(exported.dir, ["test", "-filter=tests/http.tftest.hcl"]);
     expect(http.ok).toBe(false);
     expect(http.output.replace(/\s+/g, " ")).toContain("jwks_url must be an https:// URL (e.g. https://auth.example.org/api/auth/jwks)");
-  }, 180_000);
+    // Each run block starts the AWS provider plugin: slow on a busy machine, hence the long timeout.
+  }, 600_000);
 
   it("the HCL consumer example validates against the release zip fetched over HTTP", async () => {
     const example = mkdtempSync(join(tmpdir(), "authplane-consumer-"));

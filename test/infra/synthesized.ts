@@ -32,7 +32,8 @@ export function synthesizeAll(envs: Environment[] = loadEnvironments("environmen
 }
 
 /** Every resource of `type` in a stack (name → config). */
-export function resources(stack: TerraformJson | undefined, type: string): Record<string, any>[] {
+// `any[]`: tests index into what they just filtered; a missing element fails the assertion that reads it.
+export function resources(stack: TerraformJson | undefined, type: string): any[] {
   return Object.values(stack?.resource?.[type] ?? {});
 }
 

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { COMPONENTS } from "../../infra/component-stack.js";
 import { loadEnvironments } from "../../infra/environment.js";
 import { combinedRoot, testStacksCombined, tftestFor, withoutPreventDestroy } from "../../scripts/test-stacks.js";
-import { stackDirs } from "../../scripts/validate-stacks.js";
+import { stackDirs, validateStacks } from "../../scripts/validate-stacks.js";
 import { synthesizeAll } from "./synthesized.js";
 
 // `make test` writes .tmp/terraformrc first; a bare `npx vitest` gets it from the same script.
@@ -59,5 +59,12 @@ describe("terraform validate, plan and apply (mock AWS provider)", () => {
     const result = await testStacksCombined(dirs, { cliConfigFile, pluginCacheDir: join(resolve(".tmp"), "plugin-cache") });
     expect(result.ok, result.output).toBe(true);
     expect(result.output).toMatch(/run "plan"\.\.\. pass[^]*run "apply"\.\.\. pass/);
+  }, 600_000);
+
+  it("each stack as synthesized, with its own provider and backend blocks, passes terraform validate (prod: role assumption; bootstrap: local state)", async () => {
+    const { outdir } = synthesizeAll(loadEnvironments("environments", "prod"));
+    const results = await validateStacks(stackDirs(outdir), { concurrency: 2, cliConfigFile, pluginCacheDir: join(resolve(".tmp"), "plugin-cache") });
+    expect(results.map((r) => r.stack).sort()).toEqual(COMPONENTS.map((c) => `prod-${c}`).sort());
+    for (const r of results) expect(r.ok, `${r.stack}:\n${r.output}`).toBe(true);
   }, 600_000);
 });

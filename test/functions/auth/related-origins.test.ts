@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
 import { ConfigError, configFromEnv, type Env } from "../../../functions/auth/config.js";
-import { APP_ONE, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, PROXY_SECRET, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const BRAND = "https://app.example-brand.com";
 const base: Env = {
@@ -17,8 +17,7 @@ const base: Env = {
   ALLOWED_RP_IDS: "example.org",
   JWT_AUDIENCE: "authplane",
   TRUST_PROXY_HEADERS: "true",
-  // App proxies sign what they forward (proxy-signature.ts); a fixed test value.
-  PROXY_SECRET: "related-origins-test-proxy-secret-0123456789",
+  PROXY_SECRET,
   // Only the guards and the well-known route run here; nothing reaches the database.
   VALIDATE_SCHEMA: "false",
 };
@@ -55,9 +54,9 @@ describe("related origins", () => {
     });
     afterAll(() => service?.close());
 
-    const ask = (origin: string, host = new URL(origin).host) =>
-            // As an app's proxy forwards it: signed, or the forwarded host is not believed.
-      service.app.request("/api/auth/passkey/generate-authenticate-options", { headers: { origin, ...proxiedHeaders(`https://${host}`) } });
+    // As through the app's (signing) proxy for `via`, with the browser's Origin.
+    const ask = (origin: string, via = origin) =>
+      service.app.request("/api/auth/passkey/generate-authenticate-options", { headers: { origin, ...proxiedHeaders(via) } });
 
     it("a related origin gets passkey options for the shared RP ID", async () => {
       const res = await ask(RELATED);
@@ -67,7 +66,7 @@ describe("related origins", () => {
 
     it("other foreign origins still do not, even through a served host", async () => {
       expect((await ask("https://app.example-rogue.com")).status).toBe(421);
-      const spoofed = await ask("https://app.example-rogue.com", new URL(APP_ONE).host);
+      const spoofed = await ask("https://app.example-rogue.com", APP_ONE);
       expect(spoofed.status).toBe(403);
       expect(await spoofed.json()).toMatchObject({ error: "origin_not_allowed" });
     });

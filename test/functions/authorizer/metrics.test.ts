@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAuthorizer } from "../../../functions/authorizer/authorizer.js";
 import { DENY } from "../../../functions/authorizer/deny-codes.js";
-import { AuthorizerMetrics } from "../../../functions/authorizer/metrics.js";
+import { AUTHORIZER_METRICS, AuthorizerMetrics } from "../../../functions/authorizer/metrics.js";
 import { claims, httpEvent, rsaKey, sign, testConfig, type SigningKey } from "./support.js";
 
 let key: SigningKey;
@@ -19,7 +19,7 @@ describe("EMF counters", () => {
     const clock = { offset: 0 };
     const authorizer = createAuthorizer(testConfig([key.jwk], { metricsFlushMs: 10_000 }), {
       log: () => {},
-      metrics: (d) => documents.push(d),
+      metrics: (line) => documents.push(JSON.parse(line)),
       now: () => Date.now() + clock.offset,
     });
     const valid = await sign(key);
@@ -34,19 +34,24 @@ describe("EMF counters", () => {
     expect(documents).toHaveLength(3);
     const allows = documents.find((d) => "Allows" in d)!;
     expect(allows).toMatchObject({
-      _aws: { CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [["Function"]], Metrics: [{ Name: "Allows", Unit: "Count" }] }] },
-      Function: "authorizer",
+      _aws: { CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [[]], Metrics: [{ Name: "Allows", Unit: "Count" }] }] },
       Allows: 51,
     });
     expect(typeof allows._aws.Timestamp).toBe("number");
-    const denies = Object.fromEntries(documents.filter((d) => "Denies" in d).map((d) => [d.Code, d.Denies]));
+    const denies = Object.fromEntries(documents.filter((d) => "Denies" in d).map((d) => [d.code, d.Denies]));
     expect(denies).toEqual({ [DENY.wrongApp]: 7, [DENY.headerMissing]: 3 });
     for (const d of documents.filter((x) => "Denies" in x)) {
-      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["Function"], ["Function", "Code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
+      // The dimension the monitoring stack's deny alarms read (modules/monitoring.ts).
+      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
     }
     // Counted since the last flush only; nothing to write, nothing written.
     authorizer.metrics.flush();
     expect(documents).toHaveLength(3);
+  });
+
+  it("uses the names the monitoring stack's alarms read", async () => {
+    const { AUTHPLANE_METRICS } = await import("../../../modules/monitoring.js");
+    expect(AUTHPLANE_METRICS).toMatchObject({ namespace: "authplane", denies: AUTHORIZER_METRICS.denies, denyDimension: AUTHORIZER_METRICS.codeDimension });
   });
 
   it("a broken sink never fails a request", async () => {

@@ -52,6 +52,20 @@ describe("strict base64url segments", () => {
     }
   });
 
+  it("a signature's last character must leave the unused bits zero, for every character of the alphabet", async () => {
+    const { parseCompactJws, isCanonicalBase64url } = await import("../../../functions/authorizer/jws.js");
+    const [h, p] = valid.split(".") as [string, string];
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (const stem of ["AAAAA", "AAAAAA"]) {
+      for (const c of alphabet) {
+        const sig = `${stem}${c}`;
+        const parse = () => parseCompactJws(`${h}.${p}.${sig}`, 8192);
+        if (isCanonicalBase64url(sig)) expect(parse, sig).not.toThrow();
+        else expect(parse, sig).toThrow(/ERR_JWS_BASE64URL \(signature\)/);
+      }
+    }
+  });
+
   it("padding a segment to a multiple of four is malformed, though every decoder would read the same bytes", async () => {
     const [h, p, s] = valid.split(".") as [string, string, string];
     const pad = (x: string) => x + "=".repeat((4 - (x.length % 4)) % 4 || 4);

@@ -78,6 +78,18 @@ describe("OIDC routes under the guards", () => {
     );
   });
 
+  it.each(["/api/auth/oauth2/consent", "/api/auth/oauth2/continue", "/api/auth/sign-in/email"])("a non-string oauth_query to %s is a 400, not a 500", async (path) => {
+    for (const oauth_query of [[0], { sig: "x" }, 7, true]) {
+      const res = await service.app.request(`${AUTH_URL}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: AUTH_URL, [SOURCE_IP_HEADER]: nextIp() },
+        body: JSON.stringify({ accept: true, email: "x@example.org", password: "irrelevant-password", oauth_query }),
+      });
+      expect(res.status, JSON.stringify(oauth_query)).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "invalid_request" });
+    }
+  });
+
   it("discovery answers only for hosts the service serves", async () => {
     const res = await service.app.request("https://evil.example/.well-known/openid-configuration");
     expect(res.status).toBe(421);

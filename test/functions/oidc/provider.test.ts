@@ -341,6 +341,8 @@ describe("authplane as an OpenID Provider", () => {
       expect(to.searchParams.get("code")).toBeNull();
       expect(to.searchParams.get("error_description")).toBe("ada@example.org is not a member of Team Wiki; ask its administrator for access");
       expect(await oauthError(oidc.authorizationCodeGrant(wiki, to, { pkceCodeVerifier: request.verifier, expectedState: request.state }))).toBe("access_denied");
+      const audit = await service.pool.query(`SELECT subject, app, outcome, detail FROM authplane_audit WHERE action = 'oidc.authorize' ORDER BY at DESC LIMIT 1`);
+      expect(audit.rows[0]).toMatchObject({ subject: "ada@example.org", app: "wiki", outcome: "blocked", detail: { client_id: "team-wiki", reason: "not_a_member" } });
     });
 
     it("a non-member is refused right after signing in at the provider, too", async () => {
@@ -362,6 +364,23 @@ describe("authplane as an OpenID Provider", () => {
       const to = await navigate(ada, `${AUTH_URL}/api/auth/oauth2/authorize?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(GRAFANA_CALLBACK)}&scope=openid`);
       expect(to.pathname).toBe("/api/auth/error");
       expect(to.searchParams.get("error")).toBe("invalid_client");
+    });
+
+    it("removing oidc from an app's file disables its client; putting it back enables it", async () => {
+      const file = join(service.appsDir, "wiki.json");
+      const original = readFileSync(file, "utf8");
+      const { oidc: _, ...withoutClient } = JSON.parse(original);
+      writeFileSync(file, JSON.stringify(withoutClient));
+      try {
+        expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(['disabled oidc client of wiki (no "oidc" in its file)']);
+        const request = await authorizationRequest(wiki, WIKI_CALLBACK);
+        const to = await navigate(bob, request.url);
+        expect(to.pathname).toBe("/api/auth/error");
+        expect(to.searchParams.get("error")).toBe("client_disabled");
+      } finally {
+        writeFileSync(file, original);
+      }
+      expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(["updated oidc client team-wiki of wiki (enabled)"]);
     });
 
     it("a wrong client secret is invalid_client", async () => {

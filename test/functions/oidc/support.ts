@@ -9,6 +9,7 @@ import { join } from "node:path";
 import * as oidc from "openid-client";
 import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { runApps } from "../../../ops/apps.js";
+import type { Env } from "../../../functions/auth/config.js";
 import { AUTH_URL, Browser, startService, testEnv, type Service } from "../auth/harness.js";
 
 export const GRAFANA_CALLBACK = "https://grafana.authplane.test/login/generic_oauth";
@@ -23,8 +24,8 @@ export interface OidcService extends Service {
   apps(...args: string[]): Promise<string[]>;
 }
 
-export async function startOidcService(prefix: string): Promise<OidcService> {
-  const env = await testEnv(prefix);
+export async function startOidcService(prefix: string, extra: Env = {}): Promise<OidcService> {
+  const env = await testEnv(prefix, extra);
   const service = await startService(env);
   const appsDir = mkdtempSync(join(tmpdir(), "oidc-apps-"));
   cpSync("test/fixtures/oidc-apps", appsDir, { recursive: true });

@@ -1,0 +1,95 @@
+/**
+ * The service's own database role: the migrate function (as master) creates it with exactly the
+ * row privileges Better Auth needs; the service then signs up, signs in and mints a token as
+ * that role, and cannot change the schema.
+ */
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../../functions/auth/app.js";
+import { createAuth, createPool } from "../../../functions/auth/auth.js";
+import { configFromEnv } from "../../../functions/auth/config.js";
+import { migrate } from "../../../functions/auth/migrate.js";
+import { serviceRoleStatements } from "../../../functions/auth/service-role.js";
+import { APP_ONE, Browser, testEnv, type Service } from "./harness.js";
+
+// Roles are server-wide and test files share one server: a name of this file's own.
+const role = `svc_${randomBytes(4).toString("hex")}`;
+const password = randomBytes(12).toString("hex");
+let masterUrl: string;
+let service: Service;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  const env = await testEnv("svcrole", { DB_SERVICE_ROLE: role });
+  masterUrl = env.DATABASE_URL!;
+  const masterConfig = configFromEnv(env);
+  await migrate(masterConfig);
+  // Locally there is no rds_iam: give the role a password for the test only.
+  admin = new pg.Client({ connectionString: masterUrl });
+  await admin.connect();
+  await admin.query(`ALTER ROLE "${role}" PASSWORD '${password}'`);
+  const asRole = new URL(masterUrl);
+  asRole.username = role;
+  asRole.password = password;
+  const config = configFromEnv({ ...env, DATABASE_URL: asRole.toString(), DB_SERVICE_ROLE: "" });
+  const pool = createPool(config);
+  const auth = createAuth(config, { pool });
+  service = { config, auth, app: createApp(config, { auth }), pool, close: () => pool.end() };
+});
+
+afterAll(async () => {
+  await service?.close();
+  await admin?.query(`DROP OWNED BY "${role}"`).catch(() => {});
+  await admin?.query(`DROP ROLE IF EXISTS "${role}"`).catch(() => {});
+  await admin?.end();
+});
+
+describe("the service's own database role", () => {
+  it("signs up, signs in and mints a token with only the privileges migrate granted", async () => {
+    const browser = new Browser(service, APP_ONE);
+    const { user } = await browser.signUp("role@example.org");
+    expect(user.email).toBe("role@example.org");
+    const session = await browser.json("/api/auth/get-session");
+    expect(session.user.id).toBe(user.id);
+    const { token } = await browser.json<{ token: string }>("/api/auth/token");
+    expect(token.split(".")).toHaveLength(3);
+  });
+
+  it("cannot change the schema, truncate or read outside the public tables", async () => {
+    const client = new pg.Client({ connectionString: service.config.database && "connectionString" in service.config.database ? service.config.database.connectionString : "" });
+    await client.connect();
+    try {
+      await expect(client.query("CREATE TABLE sneaky (id int)")).rejects.toThrow(/permission denied/);
+      await expect(client.query('DROP TABLE "user"')).rejects.toThrow(/must be owner/);
+      await expect(client.query('ALTER TABLE "user" ADD COLUMN x int')).rejects.toThrow(/must be owner/);
+      await expect(client.query('TRUNCATE "session"')).rejects.toThrow(/permission denied/);
+      const { rows } = await client.query("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user");
+      expect(rows[0]).toEqual({ rolsuper: false, rolcreaterole: false, rolcreatedb: false });
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("re-running migrate (as every deploy does) changes nothing and keeps the grants", async () => {
+    const result = await migrate(configFromEnv(await testEnvFor(masterUrl)));
+    expect(result.created).toEqual([]);
+    const { rows } = await admin.query(
+      "SELECT count(*)::int AS n FROM information_schema.role_table_grants WHERE grantee = $1 AND privilege_type IN ('SELECT','INSERT','UPDATE','DELETE')",
+      [role],
+    );
+    const tables = await admin.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'");
+    expect(rows[0].n).toBe(tables.rows[0].n * 4);
+  });
+
+  it("the dry run prints the role's statements; a bad role name is refused before any SQL", async () => {
+    const dry = await migrate(configFromEnv(await testEnvFor(masterUrl)), { dryRun: true });
+    expect(dry.sql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "${role}"`);
+    expect(dry.sql).toContain("GRANT rds_iam");
+    expect(() => serviceRoleStatements('x"; DROP TABLE "user')).toThrow(/expected a lower-case PostgreSQL role name/);
+  });
+});
+
+async function testEnvFor(url: string) {
+  return { ...(await testEnv("svcrole-again")), DATABASE_URL: url, DB_SERVICE_ROLE: role };
+}
