@@ -96,11 +96,26 @@ export async function stageRows(db: pg.PoolClient, rows: AsyncIterable<StagedRow
   copy.on("error", (err: Error) => (failed ??= err));
   let n = 0;
   let chunk = "";
+  // One pair of listeners per wait, both removed whichever fires (a race of once() promises
+  // would leave an error listener behind on every drain).
+  const drained = () =>
+    new Promise<void>((resolve, reject) => {
+      const onDrain = () => {
+        copy.off("error", onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        copy.off("drain", onDrain);
+        reject(err);
+      };
+      copy.once("drain", onDrain);
+      copy.once("error", onError);
+    });
   const flush = async () => {
     if (failed) throw failed;
     const more = copy.write(chunk);
     chunk = "";
-    if (!more) await Promise.race([once(copy, "drain"), once(copy, "error")]);
+    if (!more) await drained();
     if (failed) throw failed;
   };
   try {
