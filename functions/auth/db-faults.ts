@@ -153,7 +153,9 @@ export function dbFaultGuard(): MiddlewareHandler {
   return async (c, next) => {
     const store: DbFaultScope = {};
     await scope.run(store, next);
-    if (store.unavailable || isDatabaseUnavailable(c.error)) {
+    // A route that already answered its own 503 (e.g. the revocation feed) knows best.
+    const answered503 = c.res.status === 503 && c.res.headers.has("retry-after");
+    if ((store.unavailable || isDatabaseUnavailable(c.error)) && !answered503) {
       faults.set(c, store.unavailable?.code ?? codeOf(c.error) ?? "connection");
       replaceResponse(c, databaseUnavailable());
     } else if (store.rejectedValue && c.res.status >= 500) {

@@ -56,7 +56,7 @@ describe("per-account backoff on sign-in attempts", () => {
     const response = authenticator.authenticate(await options.json()) as { response: { signature: string } };
     if (tamper) {
       const sig = Buffer.from(response.response.signature, "base64url");
-      sig[sig.length - 1] ^= 0xff;
+      sig[sig.length - 1] = sig[sig.length - 1]! ^ 0xff;
       response.response.signature = sig.toString("base64url");
     }
     return auth.request("/api/auth/passkey/verify-authentication", {
