@@ -5,7 +5,9 @@ SHELL := /usr/bin/env bash
 export CHECKPOINT_DISABLE := 1
 # Project-local Terraform CLI config: offline mirror from TF_PLUGIN_MIRROR (default /opt/tf-plugins).
 export TF_PLUGIN_MIRROR ?= /opt/tf-plugins
-export TF_CLI_CONFIG_FILE := $(CURDIR)/.tmp/terraformrc
+# Created before anything runs Terraform (cdktf included), so no "CLI configuration file … does not exist".
+TERRAFORMRC ?= $(CURDIR)/.tmp/terraformrc
+export TF_CLI_CONFIG_FILE := $(TERRAFORMRC)
 ENV ?=
 export ENV
 
@@ -13,8 +15,11 @@ node_modules: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-.tmp/terraformrc: scripts/terraformrc.sh
-	@mkdir -p .tmp && ./scripts/terraformrc.sh > $@
+$(TERRAFORMRC): scripts/terraformrc.sh
+	@mkdir -p $(dir $@) && ./scripts/terraformrc.sh > $@
+
+.PHONY: .tmp/terraformrc
+.tmp/terraformrc: $(TERRAFORMRC)
 
 .PHONY: help
 help: ## list the commands (make targets, then the npm tools)
@@ -28,7 +33,7 @@ dev: node_modules ## run the whole platform locally (PostgreSQL, auth service, H
 	npx tsx dev/start.ts
 
 .PHONY: test
-test: node_modules .tmp/terraformrc ## run the whole test suite (installs chromium/redis-server via apt when root)
+test: node_modules $(TERRAFORMRC) ## run the whole test suite (installs chromium/redis-server via apt when root)
 	./scripts/ensure-test-deps.sh
 	npx vitest run
 
@@ -47,15 +52,15 @@ check-env: node_modules
 	@npx tsx main.ts --check
 
 .PHONY: synth
-synth: node_modules .tmp/terraformrc check-env ## synthesize Terraform JSON for every environment, or ENV=x only
+synth: node_modules $(TERRAFORMRC) check-env ## synthesize Terraform JSON for every environment, or ENV=x only
 	npx cdktf synth
 
 .PHONY: validate
-validate: synth .tmp/terraformrc ## terraform init -backend=false && validate every synthesized stack (offline)
+validate: synth $(TERRAFORMRC) ## terraform init -backend=false && validate every synthesized stack (offline)
 	npx tsx scripts/validate-stacks.ts
 
 .PHONY: diff
-diff: node_modules .tmp/terraformrc ## cdktf diff (plan) of every ENV=x stack (needs AWS credentials for that account)
+diff: node_modules $(TERRAFORMRC) ## cdktf diff (plan) of every ENV=x stack (needs AWS credentials for that account)
 	@test -n "$(ENV)" || { echo "usage: make diff ENV=<name>  (a file in environments/)"; exit 2; }
 	@npx tsx main.ts --check
 	npx cdktf synth
@@ -63,7 +68,7 @@ diff: node_modules .tmp/terraformrc ## cdktf diff (plan) of every ENV=x stack (n
 	for component in $(DEPLOY_ORDER); do npx cdktf diff --skip-synth "$(ENV)-$$component" || exit 1; done
 
 .PHONY: deploy
-deploy: node_modules .tmp/terraformrc ## deploy ENV=x: bootstrap alone first (local state), then the S3-backed stacks in order; DRY_RUN=1 prints the steps
+deploy: node_modules $(TERRAFORMRC) ## deploy ENV=x: bootstrap alone first (local state), then the S3-backed stacks in order; DRY_RUN=1 prints the steps
 	@test -n "$(ENV)" || { echo "usage: make deploy ENV=<name> [DRY_RUN=1]  (a file in environments/)"; exit 2; }
 	@npx tsx main.ts --check
 	$(RUN) npx cdktf synth
@@ -82,7 +87,7 @@ cost: node_modules ## monthly cost of ENV=x idle and per million requests, from 
 	@npx tsx scripts/cost.ts --env "$(ENV)" --outdir .tmp/cost-synth
 
 .PHONY: module
-module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/
+module: build ## write the plain Terraform module dist/terraform/jwt-authorizer/ and its release zip
 	npx tsx infra/export-authorizer-module.ts
 
 .PHONY: migrate

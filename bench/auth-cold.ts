@@ -28,9 +28,16 @@ import { migrate } from "../functions/auth/migrate.js";
 import { buildFunction, FUNCTIONS } from "../functions/build.js";
 import { createDatabase } from "../test/support/postgres.js";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "9" }, help: { type: "boolean", short: "h", default: false } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "9" },
+    profile: { type: "string" },
+    baseline: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
 if (values.help) {
-  console.log("usage: npm run bench:auth-cold [-- --runs 9]\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle to DIR.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -74,8 +81,8 @@ if (res.statusCode !== 200 || !String(res.body).includes(${JSON.stringify(expect
 console.log(JSON.stringify({ import_ms: t1 - t0, first_event_ms: t2 - t0 }));
 process.exit(0);`;
 
-function probe(script: string, env: Env): Record<string, number> {
-  const stdout = execFileSync(node, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
+function probe(script: string, env: Env, flags: string[] = []): Record<string, number> {
+  const stdout = execFileSync(node, [...flags, "--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv, encoding: "utf8" });
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
@@ -163,38 +170,36 @@ if (!signUp.ok) throw new Error(`sign-up failed: ${signUp.status} ${await signUp
 const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
 const event = getSessionEvent(cookie);
 
-const dirs = { ours: ours.outdir, naive: naiveDir, minimal: minimalDir } as const;
+const dirs: Record<string, string> = { ours: ours.outdir, naive: naiveDir, minimal: minimalDir, ...(values.baseline ? { baseline: values.baseline } : {}) };
 const url = (dir: string) => pathToFileURL(join(dir, "index.mjs")).href;
 type Sample = Record<string, number>;
-const samples: Record<keyof typeof dirs, { init: Sample[]; event: Sample[] }> = {
-  ours: { init: [], event: [] },
-  naive: { init: [], event: [] },
-  minimal: { init: [], event: [] },
-};
+const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[] }]));
 // Warm the OS page cache for every bundle before timing.
 for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
+if (values.profile) probe(EVENT_PROBE(url(ours.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile]);
 for (let i = 0; i < runs; i++) {
   // Alternate so drift on a shared machine hits each alike.
-  for (const name of ["ours", "naive", "minimal"] as const) {
-    if (name !== "minimal") samples[name].init.push(probe(INIT_PROBE(url(dirs[name])), { AUTHPLANE_BENCH_INIT: "1" }));
-    samples[name].event.push(probe(EVENT_PROBE(url(dirs[name]), event, "cold@example.org"), env));
+  for (const name of Object.keys(dirs)) {
+    if (name === "ours" || name === "naive") samples[name]!.init.push(probe(INIT_PROBE(url(dirs[name]!)), { AUTHPLANE_BENCH_INIT: "1" }));
+    samples[name]!.event.push(probe(EVENT_PROBE(url(dirs[name]!), event, "cold@example.org"), env));
   }
 }
 await pg.stop();
 
 const pick = (s: Sample[], k: string) => r1(median(s.map((x) => x[k]!)));
 const summary = (name: "ours" | "naive") => ({
-  ...sizes(dirs[name]),
-  import_ms: pick(samples[name].init, "import_ms"),
-  init_ms: pick(samples[name].init, "init_ms"),
-  first_event_ms: pick(samples[name].event, "first_event_ms"),
+  ...sizes(dirs[name]!),
+  import_ms: pick(samples[name]!.init, "import_ms"),
+  init_ms: pick(samples[name]!.init, "init_ms"),
+  first_event_ms: pick(samples[name]!.event, "first_event_ms"),
 });
 const result = {
   runs,
   node: execFileSync(node, ["--version"], { encoding: "utf8" }).trim(),
   ours: summary("ours"),
   naive: summary("naive"),
-  minimal: { ...sizes(minimalDir), import_ms: pick(samples.minimal.event, "import_ms"), first_event_ms: pick(samples.minimal.event, "first_event_ms") },
+  minimal: { ...sizes(minimalDir), import_ms: pick(samples.minimal!.event, "import_ms"), first_event_ms: pick(samples.minimal!.event, "first_event_ms") },
+  ...(values.baseline ? { baseline: { import_ms: pick(samples.baseline!.event, "import_ms"), first_event_ms: pick(samples.baseline!.event, "first_event_ms") } } : {}),
   ratio_import: 0,
   ratio_init: 0,
   first_event_ms: 0,

@@ -31,10 +31,11 @@ process.on("message", (msg: { type: string }) => {
 });
 
 /**
- * What get-session, token and jwks sent to PostgreSQL before issue 12, captured once from this
- * file's BENCH_CAPTURE mode against the seed (Better Auth 1.7.6, database rate limiter on) and
- * frozen here so the floor stays fixed while the service gets cheaper. `$ip`/`$path` keys,
- * session token, user and org ids are bound per request as the real service did.
+ * What get-session, token and jwks sent to PostgreSQL before issue 12 (steady state), captured
+ * once with `BENCH_CAPTURE=1 npm run bench:service` against the seed (Better Auth 1.7.6,
+ * database rate limiter on) and frozen here so the floor stays fixed while the service gets
+ * cheaper: get-session 4 queries, /token 7, /jwks 3. Rate-limit keys, session token, user and
+ * org ids are bound per request as the real service did.
  */
 export const FLOOR_SQL = {
   rateLimitSelect: `select "primary".* from (select * from "rateLimit" where "rateLimit"."key" = $1 limit $2) as "primary"`,

@@ -16,7 +16,7 @@
  * decrypt + import + WebCrypto sign, as Better Auth's jwt plugin does per token) and
  * `raw_sign_cpu_ms`, a bare async RSA-2048 crypto.sign (the floor of any RS256 signer).
  *
- *   npm run bench:service [-- --rounds 3 --duration 3]
+ *   npm run bench:service [-- --rounds 3 --duration 2.5]
  *
  * Loopback only; every child is ended when the run ends. A benchmark, not a test.
  */
@@ -36,12 +36,12 @@ import { measureMintCpu } from "./mint-cpu.js";
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
-    duration: { type: "string", default: "3" },
+    duration: { type: "string", default: "2.5" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:service [-- --rounds 3 --duration 3]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.");
+  console.log("usage: npm run bench:service [-- --rounds 3 --duration 2.5]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.");
   process.exit(0);
 }
 const ROUNDS = Number(values.rounds);

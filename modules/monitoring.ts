@@ -223,15 +223,16 @@ function dashboardBody(props: MonitoringProps) {
     properties: { title, region, metrics, period: 300, stat: "Sum", view: "timeSeries", ...extra },
   });
   const ns = AUTHPLANE_METRICS.namespace;
+  // No double quotes inside: cdktf 0.21 renders jsonencode() of a string holding them as broken HCL.
   return {
     widgets: [
       widget("Auth function", [authFn, ["AWS/Lambda", "Errors", "FunctionName", props.auth.functionName], ["AWS/Lambda", "Throttles", "FunctionName", props.auth.functionName]], 0, 0),
       widget("Auth function duration (p99)", [["AWS/Lambda", "Duration", "FunctionName", props.auth.functionName, { stat: "p99" }]], 8, 0),
       widget("Auth API", [["AWS/ApiGateway", "Count", "ApiId", props.auth.apiId, "Stage", props.auth.stageName], ["AWS/ApiGateway", "4xx", "ApiId", props.auth.apiId, "Stage", props.auth.stageName], ["AWS/ApiGateway", "5xx", "ApiId", props.auth.apiId, "Stage", props.auth.stageName]], 16, 0),
-      widget("Sign-ins by method", [[{ expression: `SEARCH('{${ns},method} MetricName="${AUTHPLANE_METRICS.signIns}"', 'Sum', 300)`, id: "signins" }]], 0, 6),
+      widget("Sign-ins by method", [[{ expression: `SEARCH('{${ns},method} MetricName=${AUTHPLANE_METRICS.signIns}', 'Sum', 300)`, id: "signins" }]], 0, 6),
       widget("Tokens minted, database errors", [[ns, AUTHPLANE_METRICS.tokensMinted], [ns, AUTHPLANE_METRICS.databaseErrors]], 8, 6),
       widget("Authorizer", [["AWS/Lambda", "Invocations", "FunctionName", props.authorizer.functionName], ["AWS/Lambda", "Errors", "FunctionName", props.authorizer.functionName]], 16, 6),
-      widget("Denies by code", [[{ expression: `SEARCH('{${ns},${AUTHPLANE_METRICS.denyDimension}} MetricName="${AUTHPLANE_METRICS.denies}"', 'Sum', 300)`, id: "denies" }]], 0, 12),
+      widget("Denies by code", [[{ expression: `SEARCH('{${ns},${AUTHPLANE_METRICS.denyDimension}} MetricName=${AUTHPLANE_METRICS.denies}', 'Sum', 300)`, id: "denies" }]], 0, 12),
       widget("Aurora capacity (ACU)", [["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.database.clusterIdentifier]], 8, 12, { stat: "Maximum" }),
       widget("Aurora connections", [["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.database.clusterIdentifier]], 16, 12, { stat: "Maximum" }),
     ],

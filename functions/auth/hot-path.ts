@@ -57,7 +57,8 @@ export class RouterOnce {
     id: ROUTER_ONCE_ID,
     onRequest: async (_request: Request, ctx: unknown) => {
       const handlerCtx = ctx as HandlerContext;
-      if (!this.cacheable(handlerCtx.options) || this.routers.has(handlerCtx.baseURL) || this.routers.size >= MAX_ROUTERS) return;
+      // Only for requests that came through handlerFor (it knows the options Better Auth was given).
+      if (!this.options || !this.cacheable(handlerCtx.options) || this.routers.has(handlerCtx.baseURL) || this.routers.size >= MAX_ROUTERS) return;
       this.routers.set(handlerCtx.baseURL, { ctx: handlerCtx, handler: router(handlerCtx as never, this.options!).handler });
     },
   } satisfies BetterAuthPlugin;

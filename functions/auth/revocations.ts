@@ -12,6 +12,7 @@ import type { BetterAuthPlugin } from "@better-auth/core";
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { JWT_TTL_SECONDS } from "../claims.js";
+import { DB_RETRY_AFTER_SECONDS } from "./db-faults.js";
 
 export type RevocationKind = "subject" | "session";
 
@@ -91,7 +92,7 @@ export function revocationFeedRoute(db: () => Queryable) {
       current = await readRevocationFeed(db());
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "revocation feed unavailable", error: (err as Error).message }));
-      return c.json({ error: "database_unavailable", message: "the revocation feed cannot be read right now; retry shortly" }, 503, { "retry-after": "5" });
+      return c.json({ error: "database_unavailable", message: "the revocation feed cannot be read right now; retry shortly" }, 503, { "retry-after": String(DB_RETRY_AFTER_SECONDS) });
     }
     // Caches may keep a copy but must ask again each time: a stale feed is the one thing to avoid.
     const headers = { etag: current.etag, "cache-control": "no-cache" };

@@ -217,3 +217,9 @@ export function jwtWithKeyInMemory(options: JwtOptions, cache: SigningKeyCache):
   };
   return Object.assign(plugin, { keyCache: cache });
 }
+
+/** The key cache behind an auth instance's jwt plugin (tests, benchmarks). */
+export function keyCacheOf(auth: { options: { plugins?: unknown[] } }): SigningKeyCache | undefined {
+  const plugin = auth.options.plugins?.find((p) => (p as { id?: string }).id === "jwt") as { keyCache?: SigningKeyCache } | undefined;
+  return plugin?.keyCache;
+}

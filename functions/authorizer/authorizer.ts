@@ -123,7 +123,7 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
     const reason = error instanceof Denied ? error : undefined;
     const code = reason?.code ?? DENY.internal;
     try {
-      metrics.deny(code);
+      metrics.deny(code, now());
       log({
         level: "warn",
         msg: "authorizer.deny",
@@ -139,28 +139,29 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
     return safeDeny(kind, event);
   }
 
-  function allowed(kind: EventKind, event: unknown, identity: Identity): AuthorizerResponse {
+  function allowed(kind: EventKind, event: unknown, identity: Identity, nowMs: number): AuthorizerResponse {
     if (revocations) {
       const { claims } = identity;
-      const code = revocations.check(claims.sub, claims.sid, claims.iat);
+      const code = revocations.check(claims.sub, claims.sid, claims.iat, nowMs);
       if (code) throw new Denied(code, code === DENY.revoked ? CLAIM.sub : undefined);
     }
-    metrics.allow();
+    metrics.allow(nowMs);
     return allowResponse(kind, event, identity.principalId, identity.context);
   }
 
   /** The requirement and revocation checks, after the token is known good. */
-  function finish(kind: EventKind, event: unknown, identity: Identity, requirement: Requirement): AuthorizerResponse | Promise<AuthorizerResponse> {
+  function finish(kind: EventKind, event: unknown, identity: Identity, requirement: Requirement, nowMs: number): AuthorizerResponse | Promise<AuthorizerResponse> {
     checkRequirement(identity.claims, requirement);
-    const pending = revocations?.ready();
-    if (pending) return pending.then(() => allowed(kind, event, identity)).catch((error) => denied(kind, event, error));
-    return allowed(kind, event, identity);
+    const pending = revocations?.ready(nowMs);
+    // After a wait the clock is read again: the copy is judged as of the decision.
+    if (pending) return pending.then(() => allowed(kind, event, identity, now())).catch((error) => denied(kind, event, error));
+    return allowed(kind, event, identity, nowMs);
   }
 
-  function remember(token: string, claims: VerifiedClaims): Identity {
+  function remember(token: string, claims: VerifiedClaims, nowMs: number): Identity {
     const identity = { principalId: claims.sub, context: contextOf(claims), claims };
     // The entry dies with the token (exp is in seconds).
-    cache.set(token, identity, claims.exp * 1000);
+    cache.set(token, identity, claims.exp * 1000, nowMs);
     return identity;
   }
 
@@ -170,14 +171,21 @@ export function createAuthorizer(config: AuthorizerConfig, deps: AuthorizerDeps 
       kind = eventKind(event);
       const token = bearerToken(authorizationOf(event, kind), config.maxTokenLength);
       const requirement = attachments.requirementOf(event, kind);
-      const known = cache.get(token);
-      if (known) return finish(kind, event, known, requirement);
-      const claims = verifier.verify(token, Math.floor(now() / 1000));
+      // One clock reading per request: on some hosts Date.now costs a sizeable share of a verify.
+      const nowMs = now();
+      const known = cache.get(token, nowMs);
+      if (known) return finish(kind, event, known, requirement, nowMs);
+      const claims = verifier.verify(token, Math.floor(nowMs / 1000), nowMs);
       if (claims instanceof Promise) {
         const k = kind;
-        return claims.then((c) => finish(k, event, remember(token, c), requirement)).catch((error) => denied(k, event, error));
+        return claims
+          .then((c) => {
+            const later = now();
+            return finish(k, event, remember(token, c, later), requirement, later);
+          })
+          .catch((error) => denied(k, event, error));
       }
-      return finish(kind, event, remember(token, claims), requirement);
+      return finish(kind, event, remember(token, claims, nowMs), requirement, nowMs);
     } catch (error) {
       return denied(kind, event, error);
     }

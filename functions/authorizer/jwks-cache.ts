@@ -52,8 +52,7 @@ export class JwksCache {
   }
 
   /** The key for `kid` if held now; starts a background refresh when the keys are old. */
-  peek(kid: string): VerificationKey | undefined {
-    const now = this.now();
+  peek(kid: string, now = this.now()): VerificationKey | undefined {
     if (now - this.loadedAt > this.options.maxAgeMs && now - this.lastAttempt >= this.options.cooldownMs) {
       void this.refresh();
     }

@@ -14,6 +14,7 @@
  * only on the way to a deny; the signature segment is not covered by itself, so its last
  * character is checked up front, or "B"/"A" twins of a valid token would pass.
  */
+import { isAscii } from "node:buffer";
 import { DENY, Denied } from "./deny-codes.js";
 
 export interface ParsedJws {
@@ -65,7 +66,8 @@ function jsonObject(segment: string, field: string): Record<string, unknown> {
   if (!bytes) throw new Denied(DENY.base64url, field);
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8"));
+    // Tokens are ASCII JSON in practice; a one-byte string skips UTF-8 decoding (same text).
+    value = JSON.parse(isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8"));
   } catch {
     value = undefined;
   }

@@ -20,10 +20,11 @@ export class ExpiringLru<V> {
     return this.entries.size;
   }
 
-  get(key: string): V | undefined {
+  /** `now`: the caller's clock reading, when it has one (reading the clock is not free). */
+  get(key: string, now = this.now()): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (this.now() >= entry.expiresAt) {
+    if (now >= entry.expiresAt) {
       this.entries.delete(key);
       return undefined;
     }
@@ -34,8 +35,8 @@ export class ExpiringLru<V> {
   }
 
   /** Remembers `value` until `expiresAt` (ms since the epoch); past deadlines are not stored. */
-  set(key: string, value: V, expiresAt: number): void {
-    if (this.capacity <= 0 || expiresAt <= this.now()) return;
+  set(key: string, value: V, expiresAt: number, now = this.now()): void {
+    if (this.capacity <= 0 || expiresAt <= now) return;
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt });
     if (this.entries.size > this.capacity) {

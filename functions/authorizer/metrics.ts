@@ -34,18 +34,15 @@ export class AuthorizerMetrics {
     this.lastFlush = this.now();
   }
 
-  allow(): void {
+  /** `now`: the caller's clock reading, when it has one. */
+  allow(now = this.now()): void {
     this.allows++;
-    this.maybeFlush();
+    if (now - this.lastFlush >= this.interval) this.flush();
   }
 
-  deny(code: string): void {
+  deny(code: string, now = this.now()): void {
     this.denies.set(code, (this.denies.get(code) ?? 0) + 1);
-    this.maybeFlush();
-  }
-
-  private maybeFlush(): void {
-    if (this.now() - this.lastFlush >= this.interval) this.flush();
+    if (now - this.lastFlush >= this.interval) this.flush();
   }
 
   /** Writes what was counted since the last flush; nothing when nothing was. Never throws. */

@@ -55,8 +55,7 @@ export class RevocationFeed {
    * undefined when the copy is fresh enough to decide on now, else a promise that settles once a
    * due fetch did (never rejects). Starts a background refresh when one is due.
    */
-  ready(): Promise<void> | undefined {
-    const now = this.now();
+  ready(now = this.now()): Promise<void> | undefined {
     const age = now - this.confirmedAt;
     if (age <= this.options.refreshMs) return undefined;
     const due = now >= this.nextAttemptAt;
@@ -69,8 +68,8 @@ export class RevocationFeed {
   }
 
   /** The deny for a token of `sub`/`sid` issued at `iat` (seconds), or undefined. Synchronous. */
-  check(sub: string, sid: string | undefined, iat: number): DenyCode | undefined {
-    if (this.now() - this.confirmedAt > this.options.maxStaleMs) return DENY.revocationsStale;
+  check(sub: string, sid: string | undefined, iat: number, now = this.now()): DenyCode | undefined {
+    if (now - this.confirmedAt > this.options.maxStaleMs) return DENY.revocationsStale;
     const subject = this.subjects.get(sub);
     if (subject !== undefined && subject >= iat) return DENY.revoked;
     if (sid !== undefined) {

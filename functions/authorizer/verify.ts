@@ -11,7 +11,8 @@ import { parseCompactJws, signatureFailure, type ParsedJws } from "./jws.js";
 
 /** Where keys come from: a synchronous look-up first, an async one (may fetch) on a miss. */
 export interface KeySource {
-  peek(kid: string): VerificationKey | undefined;
+  /** `now` in ms, when the caller has read the clock already. */
+  peek(kid: string, now?: number): VerificationKey | undefined;
   get(kid: string): Promise<VerificationKey | undefined>;
 }
 
@@ -43,7 +44,7 @@ export class TokenVerifier {
    * already held, which is every request but the first few of an instance: no promise on the
    * hot path.
    */
-  verify(token: string, now = Math.floor(Date.now() / 1000)): VerifiedClaims | Promise<VerifiedClaims> {
+  verify(token: string, now = Math.floor(Date.now() / 1000), nowMs = now * 1000): VerifiedClaims | Promise<VerifiedClaims> {
     const jws = parseCompactJws(token, this.options.maxTokenLength, this.knownHeaders);
     const { header } = jws;
     // No extension is understood, so none may be declared critical (RFC 7515 §4.1.11).
@@ -55,7 +56,7 @@ export class TokenVerifier {
     const kid = header.kid;
     if (kid === undefined) throw new Denied(DENY.kidMissing, "kid");
     if (typeof kid !== "string" || !KID.test(kid)) throw new Denied(DENY.kidInvalid, "kid");
-    const key = this.keys.peek(kid);
+    const key = this.keys.peek(kid, nowMs);
     if (key) return this.finish(jws, alg as JwsAlgorithm, key, now);
     return this.keys.get(kid).then((fetched) => {
       if (!fetched) throw new Denied(DENY.noMatchingKey, "kid");

@@ -4,17 +4,12 @@
  * their proxies; each app's token carries its own app even with both tabs open on one session;
  * signing out on app-two signs you out on app-one.
  */
+import pg from "pg";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { startPlatform, type Platform } from "../../dev/platform.js";
-import { launchChromium } from "../support/chromium.js";
-import { freshDatabaseUrl } from "../support/database.js";
-import { freePort } from "../support/postgres.js";
+import type { Platform } from "../../dev/platform.js";
+import { claims, click, DOMAIN, launchFor, open, startTestPlatform, whoami } from "./demo-page.js";
 
-const DOMAIN = "authplane.test";
 const EMAIL = "sso@example.org";
 
 describe("single sign-on across subdomain apps in Chromium", () => {
@@ -23,17 +18,11 @@ describe("single sign-on across subdomain apps in Chromium", () => {
   let context: BrowserContext;
   let one: Page;
   let two: Page;
+  const sessionCookies = async () => (await context.cookies()).filter((c) => c.name.endsWith("session_token"));
 
   beforeAll(async () => {
-    const [authPort, portOne, portTwo] = await Promise.all([freePort(), freePort(), freePort()]);
-    platform = await startPlatform({
-      domain: DOMAIN,
-      authPort,
-      apps: { "app-one": portOne!, "app-two": portTwo! },
-      databaseUrl: await freshDatabaseUrl("e2e_sso"),
-      stateDir: mkdtempSync(join(tmpdir(), "authplane-sso-")),
-    });
-    browser = await launchChromium({ domain: DOMAIN, spkiSha256: platform.tls.spkiSha256 });
+    ({ platform } = await startTestPlatform("e2e_sso"));
+    browser = await launchFor(platform);
     context = await browser.newContext();
     // Two tabs, one per app, side by side.
     one = await context.newPage();
@@ -45,66 +34,60 @@ describe("single sign-on across subdomain apps in Chromium", () => {
     await platform?.stop();
   });
 
-  const click = async (page: Page, id: string) => {
-    await page.click(`#${id}`);
-    await page.waitForFunction((expected) => document.getElementById("status")?.textContent?.startsWith(`${expected}:`), id);
-    const status = await page.textContent("#status");
-    // Clear it, so the next wait on this page sees the next answer and not this one.
-    await page.evaluate(() => (document.getElementById("status")!.textContent = ""));
-    return status;
-  };
-  const whoami = async (page: Page) => {
-    await page.waitForFunction(() => document.getElementById("whoami")?.textContent !== "…");
-    return page.textContent("#whoami");
-  };
-  const tokenClaims = async (page: Page) => {
-    expect(await click(page, "get-token")).toBe("get-token: ok");
-    return JSON.parse((await page.textContent("#token-claims"))!) as Record<string, unknown>;
-  };
-
   it("signing up on app-one sets one HttpOnly, Secure, SameSite=Lax session cookie on the parent domain", async () => {
-    await one.goto(platform.appUrls["app-one"]!);
+    await open(one, platform.appUrls["app-one"]!);
     expect(await whoami(one)).toBe("signed out");
     await one.fill("#email", EMAIL);
     await one.fill("#name", "Sso");
-    expect(await click(one, "sign-up")).toBe("sign-up: ok");
+    expect(await click(one, "#sign-up")).toMatchObject({ outcome: "ok" });
     expect(await whoami(one)).toBe(EMAIL);
+    expect(await claims(one)).toMatchObject({ email: EMAIL, org_slug: "app-one" });
 
-    const session = (await context.cookies()).filter((c) => c.name.endsWith("session_token"));
+    const session = await sessionCookies();
     expect(session).toHaveLength(1);
     expect(session[0]).toMatchObject({ domain: `.${DOMAIN}`, httpOnly: true, secure: true, sameSite: "Lax" });
   });
 
   it("app-two opens signed in, with no sign-in of its own", async () => {
-    await two.goto(platform.appUrls["app-two"]!);
+    await open(two, platform.appUrls["app-two"]!);
     expect(await whoami(two)).toBe(EMAIL);
+    expect(await sessionCookies()).toHaveLength(1);
   });
 
   it("each tab's token carries its own app, though both share one session and its active app", async () => {
-    await one.fill("#org-slug", "app-one");
-    expect(await click(one, "set-active-org")).toBe("set-active-org: ok");
-    // The shared session's active app is now app-two …
-    await two.fill("#org-slug", "app-two");
-    expect(await click(two, "set-active-org")).toBe("set-active-org: ok");
-
-    // … yet app-one's tab still gets app-one's claims, and app-two's gets app-two's.
-    const fromOne = await tokenClaims(one);
-    const fromTwo = await tokenClaims(two);
-    expect(fromOne).toMatchObject({ email: EMAIL, org_slug: "app-one", role: "user", permissions: { app_one: ["read", "write"] } });
-    expect(fromTwo).toMatchObject({ email: EMAIL, org_slug: "app-two", role: "user", permissions: { app_two: ["read", "write"] } });
+    // Join app-two and make it the shared session's active app …
+    expect(await click(two, "#join-app-two")).toMatchObject({ outcome: "ok" });
+    const setActive = await two.evaluate(async () =>
+      (await fetch("/api/auth/organization/set-active", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ organizationSlug: "app-two" }) })).status,
+    );
+    expect(setActive).toBe(200);
+    const db = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
+    const { rows } = await db.query(`SELECT o.slug FROM "session" s JOIN "user" u ON u.id = s."userId" JOIN "organization" o ON o.id = s."activeOrganizationId" WHERE u.email = $1`, [EMAIL]);
+    await db.end();
+    expect(rows).toEqual([{ slug: "app-two" }]);
+    expect(await click(two, "#get-token")).toMatchObject({ outcome: "ok" });
+    const fromTwo = await claims(two);
+    // … yet app-one's tab still gets app-one's claims.
+    expect(await click(one, "#get-token")).toMatchObject({ outcome: "ok" });
+    const fromOne = await claims(one);
+    expect(fromOne).toMatchObject({ email: EMAIL, org_slug: "app-one", role: "user", permissions: { app_one: expect.arrayContaining(["read"]) } });
+    expect(fromTwo).toMatchObject({ email: EMAIL, org_slug: "app-two", role: "user", permissions: { app_two: expect.arrayContaining(["read"]) } });
     expect(fromOne.sub).toBe(fromTwo.sub);
     expect(fromOne.sid).toEqual(expect.any(String));
     expect(fromOne.sid).toBe(fromTwo.sid);
   });
 
   it("signing out on app-two signs out app-one too", async () => {
-    expect(await click(two, "sign-out")).toBe("sign-out: ok");
+    expect(await click(two, "#sign-out")).toMatchObject({ outcome: "ok", message: "You are signed out." });
     expect(await whoami(two)).toBe("signed out");
-    expect((await context.cookies()).filter((c) => c.name.endsWith("session_token"))).toHaveLength(0);
+    expect(await sessionCookies()).toHaveLength(0);
 
-    await one.reload();
+    // The tab still open on app-one finds out at its next request …
+    expect(await click(one, "#get-token")).toMatchObject({ outcome: "error", message: expect.stringContaining("session has ended") });
     expect(await whoami(one)).toBe("signed out");
-    const status = await one.evaluate(async () => (await fetch("/api/auth/token")).status);
-    expect(status).toBe(401);
+    // … and a fresh load of app-one is signed out as well.
+    await open(one, platform.appUrls["app-one"]!);
+    expect(await whoami(one)).toBe("signed out");
+    expect(await one.evaluate(async () => (await fetch("/api/auth/token")).status)).toBe(401);
   });
 });

@@ -1,45 +1,239 @@
 /**
- * The Terraform-module contract, proved rather than assumed: export the authorizer as a plain
- * module, then `terraform init -backend=false && terraform validate` the HCL example that
- * consumes it (offline, against the provider mirror).
+ * The authorizer's two faces for other projects, proved rather than assumed:
+ * - the cdktf construct's attach helpers (app required, cache keyed per app and route, invoke
+ *   permission scoped to the attaching API, the knobs a platform team needs);
+ * - the plain Terraform module `make module` writes: HCL inputs with validation, outputs, a
+ *   provider lower bound, a generated README, a release zip; `terraform test` plans and applies it
+ *   under mock_provider "aws" and refuses an http:// JWKS URL with a clear message; the HCL
+ *   consumer example validates against the zip fetched over real HTTP.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
+import { Testing, TerraformStack } from "cdktf";
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { exportAuthorizerModule } from "../../infra/export-authorizer-module.js";
+import { basename, join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFunction } from "../../functions/build.js";
+import { parseRouteTable } from "../../functions/authorizer/attachment.js";
+import {
+  ATTACH_VARIABLES,
+  AWS_PROVIDER_CONSTRAINT,
+  exportAuthorizerModule,
+  inputsTable,
+  MODULE_VARIABLES,
+  MODULE_VERSION,
+  type ExportedModule,
+} from "../../infra/export-authorizer-module.js";
+import { JwtAuthorizer, LambdaBundle } from "../../modules/index.js";
 import { validateStacks } from "../../scripts/validate-stacks.js";
 
+const run = promisify(execFile);
+const API = { id: "api-1", executionArn: "arn:aws:execute-api:eu-west-1:123456789012:api-1" };
+
+function synth(build: (stack: TerraformStack, bundle: LambdaBundle) => void): Record<string, any> {
+  const app = Testing.app();
+  const stack = new TerraformStack(app, "test");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  const dir = mkdtempSync(join(tmpdir(), "authplane-authz-bundle-"));
+  writeFileSync(join(dir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
+  build(stack, new LambdaBundle(stack, "bundle", { path: dir }));
+  return JSON.parse(Testing.synth(stack));
+}
+const all = (json: Record<string, any>, type: string): any[] => Object.values(json.resource?.[type] ?? {});
+const props = (bundle: LambdaBundle) => ({
+  name: "t-authz",
+  bundle,
+  jwksUrl: "https://auth.example.org/api/auth/jwks",
+  issuer: "https://auth.example.org",
+  audience: "apps",
+  ssmPrefix: "/t/authorizer",
+});
+
+describe("JwtAuthorizer attachments (cdktf)", () => {
+  it("an HTTP API attachment names its app, keys the cache per token, app, route table and route, and scopes the invoke permission to that API", () => {
+    let stageVariables: Record<string, string> = {};
+    const json = synth((s, bundle) => {
+      const authz = new JwtAuthorizer(s, "authz", props(bundle));
+      ({ stageVariables } = authz.attachToHttpApi(s, "attach", { api: API, app: "hiring", routes: { "POST /candidates": "candidate:write", "*": "candidate:read" } }));
+    });
+    expect(stageVariables.authplane_app).toBe("hiring");
+    // The value the construct writes is exactly what the function parses.
+    const table = parseRouteTable(stageVariables.authplane_routes!);
+    expect(table?.routes.get("POST /candidates")).toEqual({ resource: "candidate", action: "write" });
+    expect(table?.fallback).toEqual({ resource: "candidate", action: "read" });
+    const [authorizer] = all(json, "aws_apigatewayv2_authorizer");
+    expect(authorizer.identity_sources).toEqual(["$request.header.Authorization", "$stageVariables.authplane_app", "$stageVariables.authplane_routes", "$context.routeKey"]);
+    expect(authorizer.authorizer_result_ttl_in_seconds).toBe(30);
+    const permissions = all(json, "aws_lambda_permission");
+    expect(permissions).toHaveLength(1);
+    expect(permissions[0].source_arn).toMatch(/^arn:aws:execute-api:eu-west-1:123456789012:api-1\/authorizers\/\$\{aws_apigatewayv2_authorizer\.attach\.id\}$/);
+    expect(JSON.stringify(json)).not.toContain("source_account");
+  });
+
+  it("a REST attachment is a REQUEST authorizer keyed per token, app, method and resource path", () => {
+    let stageVariables: Record<string, string> = {};
+    const json = synth((s, bundle) => {
+      ({ stageVariables } = new JwtAuthorizer(s, "authz", props(bundle)).attachToRestApi(s, "rest", { api: API, app: "*", resultTtlSeconds: 10 }));
+    });
+    // API Gateway refuses "*" in a stage variable value; the function reads "~any" as "*".
+    expect(stageVariables).toEqual({ authplane_app: "~any" });
+    expect(all(json, "aws_api_gateway_authorizer")[0]).toMatchObject({
+      type: "REQUEST",
+      identity_source: "method.request.header.Authorization,stageVariables.authplane_app,context.httpMethod,context.resourcePath",
+      authorizer_result_ttl_in_seconds: 10,
+    });
+    expect(all(json, "aws_lambda_permission")[0].source_arn).toContain("arn:aws:execute-api:eu-west-1:123456789012:api-1/authorizers/");
+  });
+
+  it("refuses an attachment without an app, with a malformed permission, with too many routes, or a TTL past the revocation bound", () => {
+    const attach = (options: Record<string, unknown>) => () =>
+      synth((s, bundle) => new JwtAuthorizer(s, "authz", props(bundle)).attachToHttpApi(s, "a", { api: API, ...options } as never));
+    expect(attach({})).toThrow(/app must be an app's organization slug .* or "\*"/);
+    expect(attach({ app: "" })).toThrow(/app must be/);
+    expect(attach({ app: "Hiring" })).toThrow(/app must be/);
+    expect(attach({ app: "hiring", routes: { "POST /x": "write" } })).toThrow(/must be "resource:action"/);
+    const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`POST /resource-number-${i}`, `resource${i}:write`]));
+    expect(attach({ app: "hiring", routes: many })).toThrow(/at most 512/);
+    expect(attach({ app: "hiring", resultTtlSeconds: 300 })).toThrow(/from 0 to 60/);
+  });
+
+  it("creates no invoke permission of its own beyond the listed APIs, and exposes the platform knobs", () => {
+    const json = synth((s, bundle) => {
+      new JwtAuthorizer(s, "authz", {
+        ...props(bundle),
+        memoryMb: 512,
+        timeoutSeconds: 3,
+        reservedConcurrency: 20,
+        logKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+        permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/boundary",
+        tags: { team: "platform" },
+        invokerSourceArns: ["arn:aws:execute-api:eu-west-1:123456789012:abc/authorizers/*"],
+        revocations: { refreshMs: 10_000, maxStaleMs: 120_000 },
+      });
+    });
+    const [fn] = all(json, "aws_lambda_function");
+    expect(fn).toMatchObject({ memory_size: 512, timeout: 3, reserved_concurrent_executions: 20, tags: { team: "platform" } });
+    expect(fn.environment.variables).toMatchObject({ REVOCATIONS_REFRESH_MS: "10000", REVOCATIONS_MAX_STALE_MS: "120000" });
+    expect(all(json, "aws_cloudwatch_log_group")[0]).toMatchObject({ kms_key_id: "arn:aws:kms:eu-west-1:123456789012:key/k", tags: { team: "platform" } });
+    expect(all(json, "aws_iam_role")[0]).toMatchObject({ permissions_boundary: "arn:aws:iam::123456789012:policy/boundary", tags: { team: "platform" } });
+    const [permission] = all(json, "aws_lambda_permission");
+    expect(permission).toMatchObject({ source_arn: "${each.value}", principal: "apigateway.amazonaws.com" });
+    expect(permission.for_each).toContain("arn:aws:execute-api:eu-west-1:123456789012:abc/authorizers/*");
+
+    const bare = synth((s, bundle) => new JwtAuthorizer(s, "authz", props(bundle)));
+    expect(all(bare, "aws_lambda_permission")).toHaveLength(0);
+  });
+});
+
+/** Terraform with the offline provider mirror and this file's own plugin cache (concurrent writers race). */
+function terraformEnv(): NodeJS.ProcessEnv {
+  const cache = resolve(".tmp/plugin-cache-authorizer-module");
+  mkdirSync(cache, { recursive: true });
+  const cli = process.env.TF_CLI_CONFIG_FILE && existsSync(process.env.TF_CLI_CONFIG_FILE) ? process.env.TF_CLI_CONFIG_FILE : resolve(".tmp/terraformrc");
+  return { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PLUGIN_CACHE_DIR: cache, TF_CLI_CONFIG_FILE: cli };
+}
+
+async function terraform(cwd: string, args: string[]): Promise<{ ok: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await run("terraform", [...args, "-no-color"], { cwd, env: terraformEnv(), maxBuffer: 16 * 1024 * 1024 });
+    return { ok: true, output: `${stdout}${stderr}` };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` || e.message };
+  }
+}
+
 describe("the authorizer as a plain Terraform module", () => {
-  let moduleDir: string;
-  let json: Record<string, any>;
+  let exported: ExportedModule;
+  let server: Server;
+  let baseUrl: string;
 
-  beforeAll(() => {
-    moduleDir = exportAuthorizerModule(join(mkdtempSync(join(tmpdir(), "authplane-module-")), "jwt-authorizer"));
-    json = JSON.parse(readFileSync(join(moduleDir, "main.tf.json"), "utf8"));
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), "authplane-module-"));
+    const bundle = await buildFunction("authorizer", join(root, "bundle"));
+    exported = exportAuthorizerModule(join(root, "jwt-authorizer"), bundle.outdir);
+    // The release zip over real HTTP, as a consumer fetches it.
+    server = createServer((req, res) => {
+      if (req.url === `/${basename(exported.artifact)}`) res.writeHead(200, { "content-type": "application/zip" }).end(readFileSync(exported.artifact));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 60_000);
+
+  afterAll(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  const file = (path: string) => readFileSync(join(exported.dir, path), "utf8");
+
+  it("has typed, described and validated inputs, the outputs a platform needs, a provider lower bound and no provider or backend", () => {
+    const variables = file("variables.tf");
+    for (const v of MODULE_VARIABLES) {
+      expect(variables).toContain(`variable "${v.name}" {\n  description = `);
+      expect(variables).toMatch(new RegExp(`variable "${v.name}" \\{\\n  description = [^\\n]+\\n  type        = ${v.type.replace(/[()]/g, "\\$&")}`));
+    }
+    expect(variables).toContain('condition     = can(regex("^https://[^/?#]+", var.jwks_url))');
+    const outputs = file("outputs.tf");
+    for (const name of ["function_arn", "function_name", "invoke_arn", "role_arn", "log_group_name"]) expect(outputs).toContain(`output "${name}" {`);
+    expect(outputs).toContain("value       = aws_iam_role.this.arn");
+    expect(file("versions.tf")).toContain(`version = "${AWS_PROVIDER_CONSTRAINT}"`);
+    expect(AWS_PROVIDER_CONSTRAINT).toMatch(/^>= 5\./);
+    const main = JSON.parse(file("main.tf.json"));
+    expect(main.provider).toBeUndefined();
+    expect(main.terraform).toBeUndefined();
+    expect(main.variable).toBeUndefined();
+    expect(Object.keys(main.resource.aws_lambda_function)).toEqual(["this"]);
+    expect(JSON.stringify(main)).not.toMatch(/_[0-9A-F]{8}\b/);
+    expect(main.resource.aws_lambda_function.this.filename).toBe("${path.module}/function.zip");
+    expect(existsSync(join(exported.dir, "function.zip"))).toBe(true);
   });
 
-  it("has inputs and outputs, and no provider or backend of its own", () => {
-    expect(Object.keys(json.variable)).toEqual(expect.arrayContaining(["name", "jwks_url", "issuer", "audience", "ssm_prefix"]));
-    expect(Object.keys(json.output)).toEqual(expect.arrayContaining(["function_arn", "invoke_arn", "function_name", "arn_parameter", "invoke_arn_parameter"]));
-    expect(json.provider).toBeUndefined();
-    expect(json.terraform?.backend).toBeUndefined();
+  it("has a README whose inputs and outputs tables are generated from the code, with an example", () => {
+    const readme = file("README.md");
+    expect(readme).toContain(inputsTable(MODULE_VARIABLES));
+    expect(readme).toContain(inputsTable(ATTACH_VARIABLES));
+    expect(readme).toContain("| `role_arn` |");
+    expect(readme).toContain('module "authplane_attach" {');
+    expect(readme).toContain(`Terraform module ${MODULE_VERSION}`);
   });
 
-  it("ships its Lambda zip and references it through path.module", () => {
-    const lambda = Object.values(json.resource.aws_lambda_function)[0] as { filename: string };
-    expect(lambda.filename).toMatch(/^\$\{path\.module\}\/assets\//);
-    expect(existsSync(join(moduleDir, lambda.filename.replace("${path.module}/", "")))).toBe(true);
-  });
+  it("plans and applies under terraform test with mock_provider \"aws\", and refuses an http:// JWKS URL with a clear message", async () => {
+    const init = await terraform(exported.dir, ["init", "-backend=false", "-input=false"]);
+    expect(init.ok, init.output).toBe(true);
+    const validate = await terraform(exported.dir, ["validate"]);
+    expect(validate.ok, validate.output).toBe(true);
+    const test = await terraform(exported.dir, ["test"]);
+    expect(test.ok, test.output).toBe(true);
+    expect(test.output).toContain('run "applies_with_secure_defaults"... pass');
+    expect(test.output).toContain('run "refuses_a_plain_http_jwks_url"... pass');
+    expect(test.output).toMatch(/Success! 4 passed, 0 failed/);
 
-  it("the HCL consumer example validates against it", async () => {
+    // The message an operator sees: a plan of the module with an http:// URL, no expect_failures.
+    writeFileSync(
+      join(exported.dir, "tests", "http.tftest.hcl"),
+      `mock_provider "aws" {}\nvariables {\n  name = "t"\n  jwks_url = "http://auth.example.org/api/auth/jwks"\n  issuer = "https://auth.example.org"\n  audience = "a"\n  ssm_prefix = "/t/a"\n}\nrun "plain_http" {\n  command = plan\n}\n`,
+    );
+    const http = await terraform(exported.dir, ["test", "-filter=tests/http.tftest.hcl"]);
+    expect(http.ok).toBe(false);
+    expect(http.output.replace(/\s+/g, " ")).toContain("jwks_url must be an https:// URL (e.g. https://auth.example.org/api/auth/jwks)");
+  }, 180_000);
+
+  it("the HCL consumer example validates against the release zip fetched over HTTP", async () => {
     const example = mkdtempSync(join(tmpdir(), "authplane-consumer-"));
     cpSync(resolve("examples/terraform-consumer"), example, { recursive: true });
     const main = join(example, "main.tf");
-    writeFileSync(main, readFileSync(main, "utf8").replace('"../../dist/terraform/jwt-authorizer"', JSON.stringify(moduleDir)));
-    // Its own plugin cache: Terraform's cache is not safe for two concurrent writers, and
-    // validate.test.ts fills the shared one at the same time in another worker.
-    const [result] = await validateStacks([example], { pluginCacheDir: resolve(".tmp/plugin-cache-module") });
+    const text = readFileSync(main, "utf8");
+    const release = "https://github.com/your-org/authplane/releases/download/v0.1.0/";
+    expect(text).toContain(`${release}authplane-jwt-authorizer-${MODULE_VERSION}.zip`);
+    writeFileSync(main, text.replaceAll(release, `${baseUrl}/`));
+    const [result] = await validateStacks([example], { pluginCacheDir: resolve(".tmp/plugin-cache-authorizer-module") });
     expect(result!.ok, result!.output).toBe(true);
-  }, 120_000);
+    // What Terraform unpacked is the whole module: its .tf files, README and function bundle.
+    for (const f of ["versions.tf", "variables.tf", "outputs.tf", "main.tf.json", "README.md", "function.zip", "modules/attach-http-api/main.tf"]) {
+      expect(existsSync(join(example, ".terraform", "modules", "authorizer", f)), f).toBe(true);
+    }
+  }, 180_000);
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadEnvironments, selectedEnvironment } from "../../infra/environment.js";
+import { auroraMaxConnections, loadEnvironments, selectedEnvironment } from "../../infra/environment.js";
 
 const fixture = (name: string) => join("test/infra/fixtures", name);
 const file = (name: string) => `${fixture(name)}/qa.json`;
@@ -85,5 +85,49 @@ describe("environment files", () => {
     expect(selectedEnvironment({ ENV: "dev", ENVIRONMENT: "prod" })).toBe("dev");
     expect(selectedEnvironment({ ENVIRONMENT: "prod" })).toBe("prod");
     expect(selectedEnvironment({ ENV: "" })).toBeUndefined();
+  });
+});
+
+describe("cross-field checks", () => {
+  it("a trusted origin outside passkeyRpId and allowedRpIds is rejected: passkeys would fail there at run time", () => {
+    const lines = loadError("origin-outside-rp").split("\n");
+    expect(lines).toEqual([
+      `${file("origin-outside-rp")}: trustedOrigins[1]: app.other.org is outside passkeyRpId "example.com": passkeys would fail there; use an origin under it or change passkeyRpId, got "https://app.other.org" (example: "https://app.example.com")`,
+      `${file("origin-outside-rp")}: trustedOrigins[1]: app.other.org is outside every allowedRpIds entry (example.com), got "https://app.other.org" (example: "https://app.example.com")`,
+    ]);
+  });
+
+  it("authDomain outside its hosted zone is rejected: the certificate could never validate", () => {
+    expect(loadError("domain-outside-zone")).toBe(
+      `${file("domain-outside-zone")}: authDomain: auth.example.org is outside the hosted zone example.com: its certificate could never validate, got "auth.example.org" (example: "auth.example.com")`,
+    );
+  });
+
+  it("authDomain needs hostedZoneName, so the zone check can run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "authplane-envs-"));
+    const valid = JSON.parse(readFileSync(file("valid"), "utf8"));
+    writeFileSync(join(dir, "qa.json"), JSON.stringify({ ...valid, authDomain: "auth.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" }));
+    expect(() => loadEnvironments(dir, undefined)).toThrowError(/qa\.json: hostedZoneName: required with authDomain/);
+  });
+
+  it("a connection budget past Aurora's max_connections names the arithmetic", () => {
+    expect(loadError("budget-over-max")).toBe(
+      `${file("budget-over-max")}: auth.reservedConcurrency: auth.reservedConcurrency × auth.poolMax + aurora.reservedConnections = 100 × 2 + 20 = 220 exceeds max_connections 189 at aurora.maxCapacity 1, got number 100 (example: 10)`,
+    );
+  });
+
+  it("an auto-pause delay on a cluster that never pauses is rejected", () => {
+    expect(loadError("pause-without-zero")).toMatch(/aurora\.secondsUntilAutoPause: only applies when aurora\.minCapacity is 0/);
+  });
+
+  it("alert addresses are checked one by one", () => {
+    expect(loadError("bad-alert-email")).toBe(`${file("bad-alert-email")}: alerts.email[1]: expected an email address, got "not-an-address" (example: "oncall@example.com")`);
+  });
+
+  it("max_connections follows AWS's published points for Aurora PostgreSQL Serverless v2", () => {
+    expect([1, 4, 8, 16, 32].map((acu) => auroraMaxConnections(acu, 1))).toEqual([189, 823, 1668, 3358, 5000]);
+    // With a minimum of 0 or 0.5 ACU, RDS caps it at 2000.
+    expect(auroraMaxConnections(16, 0)).toBe(2000);
+    expect(auroraMaxConnections(2, 0)).toBe(400);
   });
 });

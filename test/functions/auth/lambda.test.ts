@@ -2,6 +2,7 @@
  * The shipped artifact, not the source: the esbuild bundle is built, imported as Lambda would,
  * and driven with API Gateway HTTP API (payload 2.0) events against a real PostgreSQL.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +39,7 @@ function httpEvent(method: string, path: string, { body, headers = {} }: { body?
 
 describe("the auth Lambda bundle", () => {
   let handler: Handler;
+  let outdir: string;
 
   beforeAll(async () => {
     Object.assign(process.env, {
@@ -50,6 +52,7 @@ describe("the auth Lambda bundle", () => {
       EMAIL_PASSWORD_ENABLED: "true",
     });
     const built = await buildFunction("auth", join(process.cwd(), ".tmp", "test-bundles", "auth"));
+    outdir = built.outdir;
     handler = ((await import(pathToFileURL(join(built.outdir, "index.mjs")).href)) as { handler: Handler }).handler;
   }, 120_000);
 
@@ -76,5 +79,18 @@ describe("the auth Lambda bundle", () => {
     const res = await handler(httpEvent("POST", "/api/auth/sign-in/email", { body: undefined, headers: {} }));
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
+  });
+
+  it("starts from a small entry chunk: the service loads beside it, the AWS SDK only on demand", () => {
+    const chunks = readdirSync(outdir).filter((f) => f.endsWith(".mjs"));
+    for (const chunk of chunks) {
+      // Never a static import: without *_SECRET_ARN variables the SDK is not loaded at all.
+      expect(readFileSync(join(outdir, chunk), "utf8"), chunk).not.toMatch(/(?:from|import)\s*["']@aws-sdk\//);
+    }
+    const lazySdk = chunks.filter((c) => /import\(["']@aws-sdk\/client-secrets-manager["']\)/.test(readFileSync(join(outdir, c), "utf8")));
+    expect(lazySdk.length).toBe(1);
+    const entry = readFileSync(join(outdir, "index.mjs"), "utf8");
+    expect(entry).toMatch(/import\(["']\.\/app-[A-Z0-9]+\.mjs["']\)/);
+    expect(entry.length).toBeLessThan(32 * 1024);
   });
 });

@@ -7,6 +7,7 @@ import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
 import { configFromEnv } from "../../../functions/auth/config.js";
+import { DB_RETRY_AFTER_SECONDS } from "../../../functions/auth/db-faults.js";
 import { migrate } from "../../../functions/auth/migrate.js";
 import { REVOCATION_WINDOW_SECONDS, type RevocationFeed } from "../../../functions/auth/revocations.js";
 import { JWT_TTL_SECONDS } from "../../../functions/claims.js";
@@ -122,7 +123,7 @@ describe("the revocation feed without its database", () => {
     const app = createApp(configFromEnv({ ...env, DATABASE_URL: `postgres://nobody:x@127.0.0.1:${port}/none`, VALIDATE_SCHEMA: "false" }));
     const res = await app.request(`${AUTH_URL}/revocations`);
     expect(res.status).toBe(503);
-    expect(res.headers.get("retry-after")).toBe("5");
+    expect(res.headers.get("retry-after")).toBe(String(DB_RETRY_AFTER_SECONDS));
     expect(await res.json()).toMatchObject({ error: "database_unavailable" });
   });
 });

@@ -1,5 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
+import { execFileSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../functions/auth/config.js";
 import { fetchSecretEnv, resetSecretCache } from "../../../functions/auth/secrets.js";
@@ -125,4 +127,23 @@ describe("secrets at cold start", () => {
     expect(err.message).toMatch(/BETTER_AUTH_SECRET \(or AUTH_SECRET_ARN\): .*at least 32/);
     expect(err.message).not.toContain('"short"');
   });
+
+  it("loads the AWS SDK only when a secret ARN is configured", () => {
+    // A fresh process with a resolve hook that reports every @aws-sdk import, with and without ARNs.
+    const hook = `data:text/javascript,export async function resolve(s, c, next) { if (s.startsWith("@aws-sdk/")) console.log("SDK " + s); return next(s, c); }`;
+    const config = pathToFileURL(`${process.cwd()}/functions/auth/config.ts`).href;
+    const run = (env: Record<string, string>) =>
+      execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", `
+        import { register } from "node:module";
+        register(${JSON.stringify(hook)});
+        const { loadConfig } = await import(${JSON.stringify(config)});
+        await loadConfig(${JSON.stringify(env)}).catch(() => undefined);
+        console.log("done");`], { encoding: "utf8", env: { PATH: process.env.PATH, AWS_REGION: "eu-west-1", AWS_MAX_ATTEMPTS: "1", AWS_EC2_METADATA_DISABLED: "true" } });
+    const plain = { ...lambdaEnv, AUTH_SECRET_ARN: "", GOOGLE_OAUTH_SECRET_ARN: "", DB_SECRET_ARN: "", DATABASE_URL: "postgres://x@127.0.0.1:1/x", BETTER_AUTH_SECRET: AUTH_VALUE };
+    const without = run(plain);
+    expect(without).toContain("done");
+    expect(without).not.toContain("SDK ");
+    const withArn = run({ ...plain, AUTH_SECRET_ARN: AUTH_ARN });
+    expect(withArn).toContain("SDK @aws-sdk/client-secrets-manager");
+  }, 60_000);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_CLIENT_HEADER } from "../../../functions/auth/app-origin.js";
+import { APP_CLIENT_HEADER, cachedAppDirectory, organizationForToken, writeAppBinding } from "../../../functions/auth/app-origin.js";
 import { runApps } from "../../../ops/apps.js";
 import { APP_ONE, APP_TWO, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
 
@@ -19,6 +19,7 @@ const appFile = (slug: string, origin: string, nativeClientIds: string[] = []) =
 describe("the token carries the app the request comes from", () => {
   let service: Service;
   let env: Record<string, string | undefined>;
+  let appsDir: string;
   const apps = (...args: string[]) => runApps(args, { DATABASE_URL: env.DATABASE_URL });
   const orgId = async (slug: string) => (await service.pool.query(`SELECT id FROM "organization" WHERE slug = $1`, [slug])).rows[0].id as string;
   const activeOrg = async (userId: string) => (await service.pool.query(`SELECT "activeOrganizationId" AS a FROM "session" WHERE "userId" = $1`, [userId])).rows[0].a as string | null;
@@ -26,7 +27,7 @@ describe("the token carries the app the request comes from", () => {
   beforeAll(async () => {
     env = await testEnv("token_app");
     service = await startService(env);
-    const dir = mkdtempSync(join(tmpdir(), "apps-"));
+    const dir = (appsDir = mkdtempSync(join(tmpdir(), "apps-")));
     writeFileSync(join(dir, "app-one.json"), appFile("app-one", APP_ONE));
     writeFileSync(join(dir, "app-two.json"), appFile("app-two", APP_TWO, ["org.example.two"]));
     writeFileSync(join(dir, "app-three.json"), appFile("app-three", "https://app-three.authplane.test"));
@@ -122,6 +123,18 @@ describe("the token carries the app the request comes from", () => {
     await browser.json("/api/auth/organization/set-active", { body: { organizationId: await orgId("app-one") } });
     // The service's own origin is no app's.
     expect(await tokenVia(onApp(browser, AUTH_URL))).toMatchObject({ org_slug: "app-one" });
+  });
+
+  it("an origin two organizations both claim (written around `apply`) names no app: no claims rather than a guess", async () => {
+    const shared = "https://shared.authplane.test";
+    for (const slug of ["app-one", "app-two"]) {
+      await service.pool.query(`UPDATE "organization" SET metadata = $2 WHERE slug = $1`, [slug, writeAppBinding(null, { origins: [shared], nativeClientIds: [] })]);
+    }
+    const directory = await cachedAppDirectory(service.pool)();
+    expect(directory.byOrigin.get(shared)).toBeNull();
+    expect(organizationForToken(directory, { origin: shared, clientId: null }, await orgId("app-one"))).toBeNull();
+    // Put the files' view back for the tests that follow.
+    expect(await apps("apply", "--dir", appsDir)).toHaveLength(2);
   });
 
   it("apply refuses an origin claimed by two app files", async () => {

@@ -94,6 +94,51 @@ describe("the JWKS cache", () => {
     expect(JSON.stringify(allLogs)).not.toContain(first.jwk.n!.slice(0, 20));
   });
 
+  it("retries a failed cold-start fetch after about 1 s, then 2 s, 4 s…, and lets valid tokens through once the JWKS is back", async () => {
+    const { server, clock, decide } = await remoteAuthorizer(() => [first]);
+    server.state.down = true;
+    const token = await sign(first);
+    expect(await decide(token)).toEqual({ allowed: false, reason: DENY.noMatchingKey });
+    expect(server.state.requests).toBe(1);
+    // Within the first second: no new fetch, however many requests.
+    clock.offset = 500;
+    for (let i = 0; i < 5; i++) await decide(token);
+    expect(server.state.requests).toBe(1);
+    clock.offset = 1_100;
+    await decide(token);
+    expect(server.state.requests).toBe(2);
+    // The next retry waits 2 s more, then 4 s more: growing, not a fetch per request.
+    clock.offset = 2_500;
+    await decide(token);
+    expect(server.state.requests).toBe(2);
+    clock.offset = 3_200;
+    await decide(token);
+    expect(server.state.requests).toBe(3);
+    clock.offset = 6_500;
+    await decide(token);
+    expect(server.state.requests).toBe(3);
+    // The JWKS is back: the next due retry lets the token through, far inside the 30 s cool-down.
+    server.state.down = false;
+    clock.offset = 7_500;
+    expect((await decide(token)).allowed).toBe(true);
+    expect(server.state.requests).toBe(4);
+  });
+
+  it("keeps unknown kids to one fetch per cool-down once keys are held", async () => {
+    const { server, clock, decide } = await remoteAuthorizer(() => [first]);
+    expect((await decide(await sign(first))).allowed).toBe(true);
+    const unknown = await sign(second);
+    clock.offset = 31_000;
+    expect((await decide(unknown)).reason).toBe(DENY.noMatchingKey);
+    expect(server.state.requests).toBe(2);
+    // No backoff-style retries here: the next fetch for an unknown kid waits the whole cool-down.
+    for (const offset of [32_000, 34_000, 40_000, 60_000]) {
+      clock.offset = offset;
+      expect((await decide(unknown)).reason).toBe(DENY.noMatchingKey);
+    }
+    expect(server.state.requests).toBe(2);
+  });
+
   it("needs no network for seeded keys", async () => {
     const { server, decide } = await remoteAuthorizer(() => [first, second], [first]);
     expect((await decide(await sign(first))).allowed).toBe(true);

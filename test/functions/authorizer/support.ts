@@ -89,13 +89,13 @@ export function seededAuthorizer(keys: JWK[], overrides: Partial<AuthorizerConfi
   return { authorizer, logs };
 }
 
-/** The stage of the hiring API: the app the test tokens are for. */
+/** The stage of the hiring API: the app the test tokens are for. `null` stands for a stage without variables. */
 export const HIRING_STAGE: Record<string, string> = { authplane_app: "hiring" };
 
 /** base64url JSON of a route table, as a backend's `authplane_routes` stage variable carries it. */
 export const routesVariable = (routes: Record<string, string>): string => b64(JSON.stringify(routes));
 
-export function httpEvent(authorization?: string, headers: Record<string, string> = {}, stageVariables: Record<string, string> | undefined = HIRING_STAGE, routeKey = "GET /candidates") {
+export function httpEvent(authorization?: string, headers: Record<string, string> = {}, stageVariables: Record<string, string> | null = HIRING_STAGE, routeKey = "GET /candidates") {
   const [method, path] = routeKey.split(" ");
   return {
     version: "2.0",
@@ -119,7 +119,7 @@ export function restTokenEvent(authorizationToken?: string) {
 export function restRequestEvent(
   headers: Record<string, string>,
   multiValueHeaders?: Record<string, string[]>,
-  stageVariables: Record<string, string> | undefined = HIRING_STAGE,
+  stageVariables: Record<string, string> | null = HIRING_STAGE,
   route = { httpMethod: "GET", resource: "/candidates" },
 ) {
   return {
