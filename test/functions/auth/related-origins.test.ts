@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
 import { ConfigError, configFromEnv, type Env } from "../../../functions/auth/config.js";
-import { APP_ONE, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, PROXY_SECRET, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const BRAND = "https://app.example-brand.com";
 const base: Env = {
@@ -17,6 +17,7 @@ const base: Env = {
   ALLOWED_RP_IDS: "example.org",
   JWT_AUDIENCE: "authplane",
   TRUST_PROXY_HEADERS: "true",
+  PROXY_SECRET,
   // Only the guards and the well-known route run here; nothing reaches the database.
   VALIDATE_SCHEMA: "false",
 };
@@ -54,7 +55,7 @@ describe("related origins", () => {
     afterAll(() => service?.close());
 
     const ask = (origin: string, host = new URL(origin).host) =>
-      service.app.request("/api/auth/passkey/generate-authenticate-options", { headers: { origin, "x-forwarded-host": host, "x-forwarded-proto": "https" } });
+      service.app.request("/api/auth/passkey/generate-authenticate-options", { headers: { origin, ...proxiedHeaders(`https://${host}`) } });
 
     it("a related origin gets passkey options for the shared RP ID", async () => {
       const res = await ask(RELATED);
