@@ -632,7 +632,13 @@ void (async () => {
     history.replaceState(null, "", "/");
     if (params.has("sign-in-error") || params.has("error")) {
       const err = params.get("error") ?? "";
-      show("sign-in-google", { ok: false, message: err === "access_denied" ? "Google sign-in was cancelled. Nothing changed." : `Google sign-in did not finish (${err || "unknown error"}). Try again.` });
+      const message =
+        err === "access_denied"
+          ? "Google sign-in was cancelled. Nothing changed."
+          : /ban|block/i.test(`${err} ${params.get("error_description") ?? ""}`)
+            ? humanError({ code: "BANNED_USER" }, "signing in")
+            : `Google sign-in did not finish (${err.replace(/_/g, " ") || "unknown error"}). Try again.`;
+      show("sign-in-google", { ok: false, message });
     } else if (signedIn) {
       // First Google sign-in: a new person lands in this app (make dev's join), as after sign-up.
       if (!orgs.length) await fetch("/dev/join", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ slug: ctx.app, role: "user" }) }).catch(() => null);

@@ -24,7 +24,7 @@ import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
 import { startServer } from "../functions/auth/server.js";
 import { startFakeGoogle, type FakeGoogle } from "../test/support/fake-google.js";
-import { createDatabase } from "../test/support/postgres.js";
+import { createDatabase, freePort } from "../test/support/postgres.js";
 import { demoApiStage, permissionResource } from "./demo-api.js";
 import { demoApp } from "./demo-app.js";
 import { localGateway, sourceIpOf, type AuthorizerFn } from "./gateway.js";
@@ -44,11 +44,11 @@ export interface PlatformOptions {
    * @default { "app-one": 3001, "app-two": 3002, "app-three": { port: 3004, domain: "authplane-demo.test" } }
    */
   apps?: Record<string, AppPlacement>;
-  /** The local API gateway with each app's demo backend, `https://api.<domain>:<port>`. @default 3003 */
+  /** The local API gateway with each app's demo backend, `https://api.<domain>:<port>`. @default a free port (make dev: 3003) */
   gatewayPort?: number;
-  /** The RP ID's own origin, `https://<domain>:<port>`, serving /.well-known/webauthn. @default 3443 */
+  /** The RP ID's own origin, `https://<domain>:<port>`, serving /.well-known/webauthn. @default a free port (make dev: 3443) */
   rpOriginPort?: number;
-  /** The local OpenID provider standing in for Google. @default 4001 */
+  /** The local OpenID provider standing in for Google. @default a free port (make dev: 4001) */
   googlePort?: number;
   /** Real Google credentials; set, they replace the local provider. @default undefined */
   google?: { clientId: string; clientSecret: string };
@@ -196,9 +196,10 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const apps: Record<string, AppPlacement> = opts.apps ?? { "app-one": 3001, "app-two": 3002, "app-three": { port: 3004, domain: "authplane-demo.test" } };
   const stateDir = opts.stateDir ?? ".dev";
   const authPort = opts.authPort ?? 4000;
-  const gatewayPort = opts.gatewayPort ?? 3003;
-  const rpOriginPort = opts.rpOriginPort ?? 3443;
-  const googlePort = opts.googlePort ?? 4001;
+  // make dev (start.ts) fixes these; a caller that names only the apps gets free ones.
+  const gatewayPort = opts.gatewayPort ?? (await freePort());
+  const rpOriginPort = opts.rpOriginPort ?? (await freePort());
+  const googlePort = opts.googlePort ?? (await freePort());
   const postgresPort = opts.postgresPort ?? 5433;
 
   const placed = Object.entries(apps).map(([slug, p]) => ({ slug, ...(typeof p === "number" ? { port: p, domain } : p) }));
@@ -314,6 +315,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
         apps: directory,
         google: google.kind === "local" ? "local stand-in" : "Google",
         related: relatedOrigins.includes(appUrls[a.slug]!),
+        emailPassword: config.emailPassword,
         proxySecret: config.proxySecrets[0]!,
       });
       servers.push(await listenHttps(app.fetch, a.port, tls, a.slug));

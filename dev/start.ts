@@ -36,7 +36,7 @@ const domain = values.domain;
 const google =
   process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET } : undefined;
 
-const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google }).catch((err: Error) => {
+const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google, gatewayPort: 3003, rpOriginPort: 3443, googlePort: 4001 }).catch((err: Error) => {
   // A known failure is one line saying what to do, not a stack trace.
   console.error(`\nmake dev could not start: ${err instanceof PortBusyError ? err.message : err.message || String(err)}\n`);
   process.exit(err instanceof PortBusyError ? 3 : 1);
@@ -55,7 +55,7 @@ ${Object.entries(platform.appUrls)
   ${pad("demo APIs")} ${Object.values(platform.apiUrls).join("  ")}   (local API gateway + the real authorizer)
   ${pad("RP ID origin")} ${platform.rpOriginUrl}/.well-known/webauthn
   ${pad("Google")} ${platform.google.kind === "local" ? `${platform.google.issuer}   (local stand-in with a consent page; set GOOGLE_CLIENT_ID/SECRET for the real one)` : "accounts.google.com (GOOGLE_CLIENT_ID)"}
-  ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}: DATABASE_URL=$(cat ${platform.databaseUrlFile}) npm run apps -- …)` : ""}
+  ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}; npm run apps and the other CLIs use it when DATABASE_URL is unset)` : ""}
 
 One-time setup so the browser reaches and trusts the apps:
   1. map the names to this machine:   echo "127.0.0.1 ${hosts.join(" ")}" | sudo tee -a /etc/hosts

@@ -16,6 +16,7 @@ import { AppsError, loadApps } from "./apps/definition.js";
 import { connectDatabase, isMain, parseCli, resolveDatabase, runCli, UsageError } from "./cli.js";
 import { auditing } from "./db.js";
 import { forgetSessionsInRedis } from "./apps/redis-sessions.js";
+import { redactClientSecrets, rotateOidcSecret } from "./apps/oidc-clients.js";
 import { applyApps, grant, members, offboard, reinstate, revoke } from "./apps/store.js";
 
 const USAGE = `usage: npm run apps -- <command> [options]
@@ -28,6 +29,7 @@ commands
   offboard   --email <email> [--delete-passkeys] [--keep-sign-in]
              remove from every app, block sign-in, end all sessions
   reinstate  --email <email>                                lift the sign-in block offboard set
+  rotate-oidc-secret  --app <slug>                         new secret for the app's confidential OIDC client (printed once)
 
 options
   --database-url <url>   default: DATABASE_URL, else .dev/database-url (make dev)
@@ -49,10 +51,10 @@ const OPTIONS = {
 } as const;
 
 /** The commands USAGE lists (so a command added there is accepted here too). */
-const COMMANDS = new Set([...USAGE.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!));
+const COMMANDS = new Set([...USAGE.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!));
 
 /** Flags a command cannot run without, checked before connecting (a usage error is not a database error). */
-const REQUIRED: Record<string, (keyof typeof OPTIONS)[]> = { grant: ["app", "email", "role"], revoke: ["app", "email"], members: ["app"], offboard: ["email"], reinstate: ["email"] };
+const REQUIRED: Record<string, (keyof typeof OPTIONS)[]> = { grant: ["app", "email", "role"], revoke: ["app", "email"], members: ["app"], offboard: ["email"], reinstate: ["email"], "rotate-oidc-secret": ["app"] };
 
 function need(value: string | undefined, flag: string, command: string): string {
   if (!value) throw new UsageError(`${command} needs --${flag}\n\n${USAGE}`);
@@ -102,6 +104,8 @@ export async function runApps(argv: string[], env: Record<string, string | undef
       }
       case "reinstate":
         return [await reinstate(pool, { email: need(v.email, "email", command) })];
+      case "rotate-oidc-secret":
+        return [await rotateOidcSecret(pool, need(v.app, "app", command))];
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     } };
@@ -113,8 +117,9 @@ export async function runApps(argv: string[], env: Record<string, string | undef
 
 /** What the audit row keeps of a command's result: its report lines and counts, never session tokens or ids. */
 function auditDetail(result: unknown): Record<string, unknown> | null {
-  if (typeof result === "string") return { result };
-  if (Array.isArray(result)) return { changes: result };
+  // An OIDC client secret is printed once and stored only hashed: never in the audit trail.
+  if (typeof result === "string") return { result: redactClientSecrets(result) };
+  if (Array.isArray(result)) return { changes: result.map((r) => (typeof r === "string" ? redactClientSecrets(r) : r)) };
   if (result && typeof result === "object") return Object.fromEntries(Object.entries(result).filter(([k]) => !/token|userId/i.test(k)));
   return null;
 }

@@ -27,7 +27,7 @@ import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { iamAuthPassword } from "./db-iam.js";
-import { auditTrail } from "./audit.js";
+import { auditTrail } from "./audit-trail.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;

@@ -10,6 +10,7 @@
 import { isReverseDomainPrivateUseRedirectUri, SafeUrlSchema } from "@better-auth/core/utils/redirect-uri";
 import { randomBytes, randomUUID } from "node:crypto";
 import type pg from "pg";
+import { inTransaction } from "../db.js";
 import * as z from "zod";
 import { hashClientSecret } from "../../functions/auth/oidc-provider.js";
 
@@ -67,6 +68,15 @@ export const OidcClientSchema = z
   });
 
 export type OidcClientDefinition = z.output<typeof OidcClientSchema>;
+
+/** How a report line hands over a new secret (and how the audit trail finds it to leave it out). */
+const SECRET_MARK = "; client secret (shown once, store it now): ";
+
+/** A report line as it may be kept (audit trail): the secret itself replaced. */
+export function redactClientSecrets(line: string): string {
+  const at = line.indexOf(SECRET_MARK);
+  return at < 0 ? line : `${line.slice(0, at)}; client secret issued (not recorded)`;
+}
 
 /** What the "oauthClient" row should hold for this definition (only the columns we own). */
 interface DesiredClient {
@@ -160,7 +170,7 @@ export async function applyOidcClient(
   }
   const confidential = want.tokenEndpointAuthMethod !== "none";
   const secret = confidential && !existing?.clientSecret ? newSecret() : undefined;
-  const shown = (s: string | undefined) => (s && !dryRun ? `; client secret (shown once, store it now): ${s}` : "");
+  const shown = (s: string | undefined) => (s && !dryRun ? `${SECRET_MARK}${s}` : "");
   const columns = {
     name: want.name,
     redirectUris: JSON.stringify(want.redirectUris),
@@ -217,4 +227,24 @@ export async function applyOidcClient(
 
 export class OidcClientConflict extends Error {
   override name = "AppsError";
+}
+
+/**
+ * A new secret for the app's (enabled, confidential) client, printed once; the old one stops
+ * working at once. Tokens already issued stay valid until they expire.
+ */
+export function rotateOidcSecret(pool: pg.Pool, slug: string): Promise<string> {
+  return inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ id: string; clientId: string; tokenEndpointAuthMethod: string | null }>(
+      `SELECT c.id, c."clientId", c."tokenEndpointAuthMethod" FROM "oauthClient" c JOIN "organization" o ON o.id = c."referenceId"
+        WHERE o.slug = $1 AND c.disabled IS NOT TRUE`,
+      [slug],
+    );
+    const client = rows[0];
+    if (!client) throw new OidcClientConflict(`${slug} has no enabled oidc client (declare "oidc" in its file and run apply)`);
+    if (client.tokenEndpointAuthMethod === "none") throw new OidcClientConflict(`${slug}'s oidc client ${client.clientId} is public: it has no secret`);
+    const secret = newSecret();
+    await db.query(`UPDATE "oauthClient" SET "clientSecret" = $2, "updatedAt" = now() WHERE id = $1`, [client.id, hashClientSecret(secret)]);
+    return `rotated the secret of oidc client ${client.clientId}${SECRET_MARK}${secret}`;
+  });
 }

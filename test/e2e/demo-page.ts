@@ -87,11 +87,11 @@ export async function claims(page: Page): Promise<Record<string, unknown>> {
 }
 
 /** A second device: a roaming security key (Chromium allows one internal authenticator per page). */
-export async function addSecurityKey(page: Page): Promise<string> {
+export async function addSecurityKey(page: Page): Promise<{ remove: () => Promise<void> }> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("WebAuthn.enable");
   const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
     options: { protocol: "ctap2", transport: "usb", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
   });
-  return authenticatorId;
+  return { remove: async () => void (await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId })) };
 }

@@ -134,7 +134,7 @@ describe("passkeys across apps in Chromium", () => {
 
   it("lists, renames and deletes passkeys", async () => {
     // A second passkey from a second authenticator (another device).
-    await addSecurityKey(page);
+    const key = await addSecurityKey(page);
     expect(await click(page, "#register-passkey")).toMatchObject({ outcome: "ok" });
     const rows = page.locator("#passkeys tr[data-passkey-id]");
     await expect.poll(() => rows.count()).toBe(2);
@@ -160,6 +160,8 @@ describe("passkeys across apps in Chromium", () => {
     expect(await page.textContent("#passkeys .delete-warning")).toContain("Last passkey: afterwards you sign in with your password");
     await page.click("#passkeys button.delete-cancel");
     await expect.poll(() => rows.count()).toBe(1);
+    // The security key still holds the deleted credential; unplug it.
+    await key.remove();
   });
 
   it("refuses to delete the only way in", async () => {
@@ -173,8 +175,46 @@ describe("passkeys across apps in Chromium", () => {
     await shot(page, "passkeys-last-way-in-refused");
   });
 
+  it("a passkey the service no longer knows is explained, not reported as a code", async () => {
+    // Another device (its own tab, one security key only) registers a passkey …
+    const other = await page.context().newPage();
+    try {
+      await addSecurityKey(other);
+      await open(other, platform.appUrls["app-one"]!);
+      expect(await whoami(other)).toBe(EMAIL);
+      expect(await click(other, "#register-passkey")).toMatchObject({ outcome: "ok" });
+      // … which the service then forgets (deleted elsewhere), while the key still holds it.
+      const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
+      await pool.query(`DELETE FROM "passkey" WHERE id = (SELECT id FROM "passkey" ORDER BY "createdAt" DESC LIMIT 1)`);
+      await pool.end();
+      await click(other, "#sign-out");
+      expect(await click(other, "#sign-in-passkey")).toEqual({
+        action: "sign-in-passkey",
+        outcome: "error",
+        message: "This device offered a passkey the service does not know (it may have been deleted). Sign in another way, then add a new passkey.",
+      });
+      expect(await whoami(other)).toBe("signed out");
+      await shot(other, "unknown-passkey");
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("a blocked account is told so in a sentence", async () => {
+    const pool = new pg.Pool({ connectionString: platform.databaseUrl, max: 1 });
+    await pool.query(`UPDATE "user" SET banned = true WHERE email = $1`, [EMAIL]);
+    try {
+      await open(page, platform.appUrls["app-one"]!);
+      expect(await click(page, "#sign-in-passkey")).toEqual({ action: "sign-in-passkey", outcome: "error", message: "This account is blocked. Ask your administrator to reinstate it." });
+      expect(await whoami(page)).toBe("signed out");
+      await shot(page, "blocked-account");
+    } finally {
+      await pool.query(`UPDATE "user" SET banned = false WHERE email = $1`, [EMAIL]);
+      await pool.end();
+    }
+  });
+
   it("refuses a look-alike app outside the allowlist, even on the same parent domain", async () => {
-    await click(page, "#sign-out");
     await open(page, rogueUrl);
     const refused = page.waitForResponse((r) => r.url().includes("/api/auth/passkey/"));
     const result = await click(page, "#sign-in-passkey");

@@ -173,13 +173,13 @@ describe("policy over every synthesized stack", () => {
     for (const [name, text] of synth.texts) expect(text, name).not.toMatch(/ec2:(Assign|Unassign)Ipv6Addresses/);
   });
 
-  it("the auth function may read exactly its two secrets, never the master secret, and log in only as its own database user", () => {
+  it("the auth function may read exactly its three secrets (auth, Google, proxy), never the master secret, and log in only as its own database user", () => {
     for (const env of synth.envs) {
       const auth = stackOf(synth, `${env.name}-auth`);
       const statements = roleStatements(auth, `authplane-${env.name}-auth`);
       const secrets = statements.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
       const readable = secrets.flatMap((s) => s.Resource);
-      expect(readable).toHaveLength(2);
+      expect(readable).toHaveLength(3);
       for (const arn of readable) expect(arn).toMatch(/^\$\{aws_secretsmanager_secret\.[^}]+\.arn\}$/);
       for (const s of secrets) expect(s.Action).toEqual(["secretsmanager:GetSecretValue"]);
       const connect = statements.filter((s) => s.Action.includes("rds-db:connect"));
@@ -195,6 +195,7 @@ describe("policy over every synthesized stack", () => {
       const auth = stackOf(synth, `${env.name}-auth`);
       const migrate = roleStatements(auth, `authplane-${env.name}-migrate`).filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
       const readable = migrate.flatMap((s) => s.Resource);
+      // The master secret and the auth secret; it serves no requests, so no proxy secret.
       expect(readable).toHaveLength(2);
       expect(readable.some((arn) => arn.includes(`cross-stack-reference-input-${env.name}-database`))).toBe(true);
       const permissions = resources(auth, "aws_lambda_permission");

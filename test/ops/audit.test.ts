@@ -32,8 +32,10 @@ describe("the audit trail", () => {
     await apps("members", "--app", "hiring");
     await apps("revoke", "--app", "hiring", "--email", "worker@example.org");
     await apps("offboard", "--email", "worker@example.org");
+    await apps("reinstate", "--email", "worker@example.org");
     const trail = await rows(`action LIKE 'apps.%'`);
-    expect(trail.map((r) => r.action)).toEqual(["apps.apply", "apps.grant", "apps.revoke", "apps.offboard"]);
+    expect(trail.map((r) => r.action)).toEqual(["apps.apply", "apps.grant", "apps.revoke", "apps.offboard", "apps.reinstate"]);
+    expect(trail[4]).toMatchObject({ subject: "worker@example.org", detail: { result: expect.stringMatching(/^reinstated worker@example.org/) } });
     expect(trail[0]).toMatchObject({ actor: "ops:alice", outcome: "success", detail: { changes: expect.arrayContaining(["created app hiring"]) } });
     expect(trail[1]).toMatchObject({ actor: "ops:alice", subject: "worker@example.org", app: "hiring", detail: { result: "granted recruiter in hiring to worker@example.org" } });
     expect(trail[3]).toMatchObject({ subject: "worker@example.org", detail: { email: "worker@example.org", apps: [], sessionsRevoked: 1, passkeysDeleted: 0 } });
@@ -102,6 +104,16 @@ describe("the audit trail", () => {
     expect(all).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
   });
 
+  it("a blocked (offboarded) person's sign-in is recorded as blocked", async () => {
+    await new Browser(service, APP_ONE).signUp("leaver@example.org");
+    await apps("offboard", "--email", "leaver@example.org");
+    const res = await new Browser(service, APP_ONE).fetch("/api/auth/sign-in/email", { body: { email: "leaver@example.org", password: "correct horse battery staple" } });
+    expect(res.status).toBe(403);
+    expect(await rows(`subject = 'leaver@example.org' AND action LIKE 'sign_in%'`)).toEqual([
+      expect.objectContaining({ action: "sign_in.blocked", outcome: "blocked", detail: { method: "password", error: "BANNED_USER" } }),
+    ]);
+  });
+
   it("npm run audit filters by email, app and time, prints JSON, and prunes past the retention", async () => {
     const lines: string[] = [];
     const audit = (...args: string[]) => runAudit(args, { DATABASE_URL: url }, (s) => lines.push(s));
@@ -123,9 +135,9 @@ describe("the audit trail", () => {
 
     await service.pool.query(`UPDATE authplane_audit SET at = now() - interval '400 days' WHERE action = 'sign_up'`);
     await audit("--prune-older-than", "365d");
-    expect(lines.pop()).toMatch(/^pruned 3 audit event\(s\) older than /); // the three sign-ups
+    expect(lines.pop()).toMatch(/^pruned 4 audit event\(s\) older than /); // the four sign-ups
     expect(await rows(`action = 'sign_up'`)).toEqual([]);
-    expect((await queryAudit(service.pool, { limit: 1 }))[0]).toMatchObject({ action: "audit.prune", detail: { deleted: 3 } });
+    expect((await queryAudit(service.pool, { limit: 1 }))[0]).toMatchObject({ action: "audit.prune", detail: { deleted: 4 } });
     await runAudit(["--prune"], { DATABASE_URL: url, AUDIT_RETENTION_DAYS: "30" }, (s) => lines.push(s));
     expect(lines.pop()).toMatch(/^pruned 0 audit event\(s\)/);
   });

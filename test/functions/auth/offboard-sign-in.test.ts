@@ -146,6 +146,23 @@ describe("an offboarded person is refused by every sign-in method", () => {
     expect((await exchange(fresh, again.verifier)).status).toBe(200);
   });
 
+  it("the audit trail holds each sign-in by method, the passkey added and every blocked attempt", async () => {
+    const db = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      const { rows } = await db.query(`SELECT action, outcome, subject, ip, detail->>'method' AS method FROM authplane_audit WHERE action LIKE 'sign%' OR action LIKE 'passkey.%' OR action LIKE 'apps.%' ORDER BY id`);
+      const leaver = rows.filter((r) => r.subject === "leaver@example.org").map((r) => `${r.action} ${r.outcome}${r.method ? ` ${r.method}` : ""}`);
+      expect(leaver.slice(0, 6)).toEqual(["sign_up success password", "passkey.added success", "sign_in success google", "sign_in success passkey", "sign_in success google", "apps.offboard success"]);
+      expect(leaver).toContain("sign_in.blocked blocked password");
+      expect(leaver).toContain("sign_in.blocked blocked passkey");
+      expect(leaver.indexOf("apps.reinstate success")).toBeGreaterThan(leaver.indexOf("sign_in.blocked blocked passkey"));
+      // Google and one-time-code refusals happen before anyone is identified: recorded all the same, without a subject.
+      const blocked = rows.filter((r) => r.action === "sign_in.blocked").map((r) => r.method).sort();
+      expect(blocked).toEqual(["google", "google", "native_code", "passkey", "password"]);
+    } finally {
+      await db.end();
+    }
+  });
+
   it("the admin plugin's HTTP endpoints are not served, not even to a signed-in user", async () => {
     const { token } = await signUpNative(auth, "curious@example.org");
     for (const path of ["/api/auth/admin/list-users", "/api/auth/admin/ban-user", "/api/auth/admin/unban-user", "/api/auth/admin/create-user", "/api/auth/admin/set-role"]) {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
 import { ConfigError, configFromEnv, type Env } from "../../../functions/auth/config.js";
-import { APP_ONE, PROXY_SECRET, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const BRAND = "https://app.example-brand.com";
 const base: Env = {
@@ -17,7 +17,8 @@ const base: Env = {
   ALLOWED_RP_IDS: "example.org",
   JWT_AUDIENCE: "authplane",
   TRUST_PROXY_HEADERS: "true",
-  PROXY_SECRET,
+  // App proxies sign what they forward (proxy-signature.ts); a fixed test value.
+  PROXY_SECRET: "related-origins-test-proxy-secret-0123456789",
   // Only the guards and the well-known route run here; nothing reaches the database.
   VALIDATE_SCHEMA: "false",
 };
@@ -55,6 +56,7 @@ describe("related origins", () => {
     afterAll(() => service?.close());
 
     const ask = (origin: string, host = new URL(origin).host) =>
+            // As an app's proxy forwards it: signed, or the forwarded host is not believed.
       service.app.request("/api/auth/passkey/generate-authenticate-options", { headers: { origin, ...proxiedHeaders(`https://${host}`) } });
 
     it("a related origin gets passkey options for the shared RP ID", async () => {

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeGoogle, type FakeGoogle } from "../../support/fake-google.js";
 import {
   APP_LINK_CALLBACK,
@@ -72,6 +72,12 @@ describe("native app with OAuth2: one-time code exchange", () => {
   afterAll(async () => {
     await db?.end();
     await google?.close();
+  });
+  // Every test signs in as the same person, and the replays and races below are failed
+  // exchanges: each test starts outside the per-account backoff (account-limit.ts), which has
+  // a test of its own.
+  beforeEach(async () => {
+    await db.query(`DELETE FROM authplane_attempt_backoff`);
   });
 
   async function codeFor(callback: string, p: Pkce, state = "app-state-1") {

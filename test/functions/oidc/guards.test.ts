@@ -1,9 +1,11 @@
 /**
- * The OIDC routes under the service's guards: per-address rate limits on the token endpoints,
+ * The OIDC routes under the service's guards (requests carry the peer address the runtime
+ * adapter would record): per-address rate limits on the token endpoints,
  * and hostile input answered with a 4xx (never a 5xx) on every provider route.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { OIDC_RATE_LIMITS } from "../../../functions/auth/oidc-provider.js";
 import { AUTH_URL } from "../auth/harness.js";
 import { GRAFANA_CALLBACK, startOidcService, type OidcService } from "./support.js";
@@ -18,7 +20,7 @@ describe("OIDC routes under the guards", () => {
   const form = (ip: string, path: string, body: string, headers: Record<string, string> = {}) =>
     service.app.request(`${AUTH_URL}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", "x-forwarded-for": ip, ...headers },
+      headers: { "content-type": "application/x-www-form-urlencoded", [SOURCE_IP_HEADER]: ip, ...headers },
       body,
     });
 
@@ -34,7 +36,7 @@ describe("OIDC routes under the guards", () => {
   it("authorize is rate limited per browser address", async () => {
     const url = `${AUTH_URL}/api/auth/oauth2/authorize?response_type=code&client_id=grafana&redirect_uri=${encodeURIComponent(GRAFANA_CALLBACK)}&scope=openid`;
     let last = 0;
-    for (let i = 0; i < OIDC_RATE_LIMITS.authorize.max + 1; i++) last = (await service.app.request(url, { headers: { "x-forwarded-for": "10.77.1.1" } })).status;
+    for (let i = 0; i < OIDC_RATE_LIMITS.authorize.max + 1; i++) last = (await service.app.request(url, { headers: { [SOURCE_IP_HEADER]: "10.77.1.1" } })).status;
     expect(last).toBe(429);
   });
 
@@ -59,7 +61,7 @@ describe("OIDC routes under the guards", () => {
     await fc.assert(
       fc.asyncProperty(params, fc.constantFrom("application/x-www-form-urlencoded", "application/json", "text/plain"), junk, async (p, contentType, authorization) => {
         const query = new URLSearchParams(p).toString();
-        const headers: Record<string, string> = { "x-forwarded-for": nextIp() };
+        const headers: Record<string, string> = { [SOURCE_IP_HEADER]: nextIp() };
         if (/^[\x20-\x7e]*$/.test(authorization)) headers.authorization = authorization;
         const res =
           method === "GET"

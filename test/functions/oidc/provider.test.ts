@@ -74,6 +74,11 @@ describe("authplane as an OpenID Provider", () => {
         { clientId: "team-wiki", clientSecret: null, referenceId: await org("wiki"), skipConsent: false, tokenEndpointAuthMethod: "none" },
       ]);
       expect(JSON.stringify(rows)).not.toContain(service.grafanaSecret);
+      // Nor is it in the audit trail of the apply that printed it.
+      const audit = await service.pool.query(`SELECT detail::text AS detail FROM authplane_audit WHERE action = 'apps.apply'`);
+      expect(audit.rows.length).toBeGreaterThan(0);
+      expect(audit.rows.map((r) => r.detail).join("\n")).not.toContain(service.grafanaSecret);
+      expect(audit.rows.map((r) => r.detail).join("\n")).toContain("client secret issued (not recorded)");
     });
 
     it("a second apply changes nothing and prints no secret", async () => {
@@ -111,6 +116,26 @@ describe("authplane as an OpenID Provider", () => {
       }
       const { rows } = await service.pool.query(`SELECT "redirectUris" FROM "oauthClient" WHERE "clientId" = 'team-wiki'`);
       expect(rows[0].redirectUris).toEqual([WIKI_CALLBACK, "org.authplane.wiki:/callback"]);
+    });
+
+    it("rotate-oidc-secret prints a new secret once; the old one stops working", async () => {
+      const [line] = await service.apps("rotate-oidc-secret", "--app", "grafana");
+      const fresh = line!.match(/^rotated the secret of oidc client grafana; client secret \(shown once, store it now\): (\S+)$/)![1]!;
+      expect(fresh).not.toBe(service.grafanaSecret);
+      const audit = await service.pool.query(`SELECT detail::text AS detail FROM authplane_audit WHERE action = 'apps.rotate-oidc-secret'`);
+      expect(audit.rows).toHaveLength(1);
+      expect(audit.rows[0].detail).not.toContain(fresh);
+      const request = await authorizationRequest(grafana, GRAFANA_CALLBACK);
+      const callback = await navigate(ada, request.url);
+      expect(await oauthError(oidc.authorizationCodeGrant(grafana, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce }))).toBe("invalid_client");
+      const rotated = await relyingParty(service, "grafana", fresh);
+      const again = await authorizationRequest(rotated, GRAFANA_CALLBACK);
+      const tokens = await oidc.authorizationCodeGrant(rotated, await navigate(ada, again.url), { pkceCodeVerifier: again.verifier, expectedState: again.state, expectedNonce: again.nonce });
+      expect(tokens.claims()).toMatchObject({ aud: "grafana" });
+      await expect(service.apps("rotate-oidc-secret", "--app", "wiki")).rejects.toThrow(/is public: it has no secret/);
+      // The rest of this file signs in as Grafana with the current secret.
+      grafana = rotated;
+      expect(await service.apps("apply", "--dir", service.appsDir)).toEqual(["no changes: the database already matches the app files"]);
     });
 
     it("the provider's own registration paths refuse too: no dynamic registration, no client CRUD for a session, javascript: rejected", async () => {

@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as oidc from "openid-client";
+import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { runApps } from "../../../ops/apps.js";
 import { AUTH_URL, Browser, startService, testEnv, type Service } from "../auth/harness.js";
 
@@ -40,7 +41,8 @@ let nextRp = 1;
 export function rpFetch(service: Service, ip = `10.200.0.${nextRp++}`): oidc.CustomFetch {
   return async (url, init) => {
     const headers = new Headers(init.headers as HeadersInit);
-    headers.set("x-forwarded-for", ip);
+    // What the node adapter records from the socket (server.ts → withSourceIp).
+    headers.set(SOURCE_IP_HEADER, ip);
     return service.app.request(url, { method: init.method, headers, body: init.body as BodyInit | undefined, redirect: "manual" });
   };
 }
