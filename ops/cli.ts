@@ -72,6 +72,9 @@ export async function connectDatabase(choice: DatabaseChoice, { max = 2, log = (
   log(`database: ${describeDatabase(choice.url)} (from ${choice.source})`);
   const pool = new pg.Pool({ connectionString: choice.url, max, connectionTimeoutMillis: 10_000 });
   pool.on("error", () => {}); // an idle connection dropped mid-command surfaces on the next query instead
+  // A checked-out client (a command's transaction) emits on itself when the server goes away;
+  // its query fails and the command exits 1 with that error, the transaction never committed.
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await pool.query("SELECT 1");
   } catch (err) {

@@ -32,8 +32,9 @@ interface Rule {
   kind: "password" | "passkey" | "native";
   /** Blocked before verification while in backoff (only where a valid attempt can be guessed). */
   blocking: boolean;
-  /** Statuses that mean "a wrong secret was tried". */
+  /** Statuses that mean "a wrong secret was tried" (and, when given, only with these error codes). */
   failure: ReadonlySet<number>;
+  codes?: ReadonlySet<string>;
   account(body: Record<string, unknown>, db: Queryable): Promise<string | null> | string | null;
 }
 
@@ -51,12 +52,16 @@ const RULES: Record<string, Rule> = {
     kind: "passkey",
     blocking: false,
     failure: new Set([400, 401]),
+    // A signature that does not verify; a missing or reused challenge is not a guess.
+    codes: new Set(["AUTHENTICATION_FAILED"]),
     account: (body) => str((body.response as { id?: unknown } | undefined)?.id),
   },
   "/api/auth/native/exchange": {
     kind: "native",
     blocking: false,
     failure: new Set([400, 401]),
+    // A wrong PKCE verifier; replays, races, expiry and a wrong callback are app mistakes.
+    codes: new Set(["INVALID_CODE_VERIFIER"]),
     // The code's owner: the one-time code is stored only as its SHA-256 (native/routes.ts).
     account: async (body, db) => {
       const code = str(body.code);
@@ -95,6 +100,15 @@ async function recordFailure(db: Queryable, key: string): Promise<number> {
   return rows[0]?.wait ?? 0;
 }
 
+async function errorCode(res: Response): Promise<string> {
+  try {
+    const body = (await res.clone().json()) as { code?: unknown } | null;
+    return typeof body?.code === "string" ? body.code : "";
+  } catch {
+    return "";
+  }
+}
+
 function tooMany(kind: Rule["kind"], wait: number): Response {
   return new Response(
     JSON.stringify({ error: "account_rate_limited", message: `too many failed ${kind} attempts for this account; retry in ${wait} s` }),
@@ -124,7 +138,7 @@ export function accountLimit({ db: dbFor }: AccountLimitOptions): MiddlewareHand
     const status = c.res.status;
     if (status >= 200 && status < 400) {
       await db.query(`DELETE FROM authplane_attempt_backoff WHERE key = $1`, [key]);
-    } else if (rule.failure.has(status)) {
+    } else if (rule.failure.has(status) && (!rule.codes || rule.codes.has(await errorCode(c.res)))) {
       const wait = await recordFailure(db, key);
       if (!rule.blocking && wait > 0) {
         c.res = undefined as unknown as Response;

@@ -7,9 +7,12 @@
  *   an app proxy that proves itself:  the browser address it signed (proxy-signature.ts)
  *   otherwise:                        the transport peer, as the runtime adapter saw it
  *                                     (API Gateway's `sourceIp` in the Lambda event, the
- *                                     socket's address on the node server)
+ *                                     socket's address on the node server), or, when that
+ *                                     peer is one of our TRUSTED_FORWARDERS (a load balancer
+ *                                     in front of the node server), the X-Forwarded-For
+ *                                     entry it appended
  */
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import { PROXY_CLIENT_HEADER, PROXY_SIGNATURE_HEADER } from "../proxy/signature.js";
 import { trustedForwarding, type ForwardingPolicy } from "./proxy-signature.js";
 
@@ -21,11 +24,34 @@ export const SOURCE_IP_HEADER = "x-authplane-source-ip";
 /** Forwarding headers Better Auth would read on its own; dropped unless a proxy signed them. */
 const FORWARDING_HEADERS = ["x-forwarded-host", "x-forwarded-proto", "x-forwarded-for", "x-real-ip", "forwarded", PROXY_CLIENT_HEADER, PROXY_SIGNATURE_HEADER];
 
+const forwarderLists = new WeakMap<readonly string[], BlockList>();
+
+function forwarders(list: readonly string[]): BlockList {
+  let blocks = forwarderLists.get(list);
+  if (!blocks) {
+    blocks = new BlockList();
+    for (const entry of list) {
+      const [address, prefix] = entry.split("/");
+      const type = isIP(address!) === 6 ? "ipv6" : "ipv4";
+      if (prefix) blocks.addSubnet(address!, Number(prefix), type);
+      else blocks.addAddress(address!, type);
+    }
+    forwarderLists.set(list, blocks);
+  }
+  return blocks;
+}
+
 export function clientIp(headers: Headers, policy: ForwardingPolicy): string | null {
   const signed = trustedForwarding(headers, policy)?.client;
   if (signed) return signed.replace(/^::ffff:/, "");
   const source = headers.get(SOURCE_IP_HEADER);
-  return source && isIP(source) !== 0 ? source : null;
+  if (!source || isIP(source) === 0) return null;
+  // Our own load balancer in front of the node server: the entry it appended is the client.
+  if (policy.trustedForwarders?.length && forwarders(policy.trustedForwarders).check(source, isIP(source) === 6 ? "ipv6" : "ipv4")) {
+    const last = headers.get("x-forwarded-for")?.split(",").pop()?.trim().replace(/^::ffff:/, "");
+    if (last && isIP(last) !== 0) return last;
+  }
+  return source;
 }
 
 /**

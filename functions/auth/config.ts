@@ -7,6 +7,7 @@
  * `loadConfig` which, when `*_SECRET_ARN` variables are present (Lambda), first fetches those
  * secrets from Secrets Manager and then reads the same variables.
  */
+import { isIP } from "node:net";
 import * as z from "zod";
 import { fetchSecretEnv, SECRET_ARN_VARS } from "./secrets.js";
 
@@ -112,6 +113,14 @@ export const AuthConfigSchema = z
     trustProxyHeaders: z.boolean().default(false),
     /** Secrets app proxies sign forwarded headers with (current first; more during a rotation). */
     proxySecrets: z.array(secretValue).default([]),
+    /**
+     * Load balancers in front of the node server (addresses or CIDRs): when the transport peer
+     * is one of them, the client is the X-Forwarded-For entry it appended (the rightmost).
+     * Unset on Lambda, where API Gateway's sourceIp is the client.
+     */
+    trustedForwarders: z
+      .array(z.string().refine((s) => isIP(s.split("/")[0]!) !== 0 && (!s.includes("/") || /^\d{1,3}$/.test(s.split("/")[1]!)), { message: "must be an IP address or CIDR like 10.0.0.0/8" }))
+      .default([]),
     /** Better Auth's schema check at start-up; off on Lambda, where migrations run at deploy. */
     validateSchema: z.boolean().default(true),
     /** Largest request body accepted, in bytes. */
@@ -171,6 +180,7 @@ const ENV_NAME: Record<string, string> = {
   databaseServiceRole: "DB_SERVICE_ROLE",
   secrets: "BETTER_AUTH_SECRET (or AUTH_SECRET_ARN)",
   proxySecrets: "PROXY_SECRET (or PROXY_SECRET_ARN)",
+  trustedForwarders: "TRUSTED_FORWARDERS",
 };
 
 export class ConfigError extends Error {
@@ -244,6 +254,7 @@ export function configFromEnv(env: Env): AuthConfig {
     trustProxyHeaders: bool(env.TRUST_PROXY_HEADERS, false),
     // PROXY_SECRETS="new,old" during a rotation; the proxies sign with the first.
     proxySecrets: list(env.PROXY_SECRETS ?? env.PROXY_SECRET),
+    trustedForwarders: list(env.TRUSTED_FORWARDERS),
     validateSchema: bool(env.VALIDATE_SCHEMA, true),
     maxBodyBytes: env.MAX_BODY_BYTES ? Number(env.MAX_BODY_BYTES) : undefined,
     rateLimit: { enabled: bool(env.RATE_LIMIT_ENABLED, true), window: 60, max: env.RATE_LIMIT_MAX ? Number(env.RATE_LIMIT_MAX) : 100 },

@@ -63,10 +63,23 @@ function isRejectedValue(err: unknown): boolean {
   return !!code && (/^22/.test(code) || code === "23502");
 }
 
+/**
+ * Process-wide: is the database believed down right now (a connection-class failure since the
+ * last success)? A failure can surface in a request other than the one whose query failed:
+ * work shared between requests (a cache filled once for all) fails in the scope of whoever
+ * started it. A 500 while the database is down is then still a 503.
+ */
+let downSince: number | undefined;
+
 function note(store: DbFaultScope | undefined, err: unknown): void {
-  if (!store) return;
-  if (isDatabaseUnavailable(err)) store.unavailable ??= { code: codeOf(err) ?? "connection" };
-  else if (isRejectedValue(err)) store.rejectedValue ??= { code: codeOf(err)! };
+  if (isDatabaseUnavailable(err)) {
+    downSince ??= Date.now();
+    if (store) store.unavailable ??= { code: codeOf(err) ?? "connection" };
+  } else if (store && isRejectedValue(err)) store.rejectedValue ??= { code: codeOf(err)! };
+}
+
+function healthy(): void {
+  downSince = undefined;
 }
 
 const instrumented = new WeakSet<pg.Pool>();
@@ -78,7 +91,7 @@ function observeCallback(args: unknown[], store: DbFaultScope | undefined): unkn
   const last = args[args.length - 1];
   if (typeof last !== "function") return args;
   const cb = last as Callback;
-  return [...args.slice(0, -1), (err: unknown, ...rest: unknown[]) => (err && note(store, err), cb(err, ...rest))];
+  return [...args.slice(0, -1), (err: unknown, ...rest: unknown[]) => (err ? note(store, err) : healthy(), cb(err, ...rest))];
 }
 
 /**
@@ -101,10 +114,13 @@ export function instrumentPool<P extends pg.Pool>(pool: P): P {
       const store = scope.getStore();
       const result = query(...observeCallback(args, store));
       if (result && typeof (result as Promise<unknown>).then === "function" && typeof (result as Promise<unknown>).catch === "function") {
-        return (result as Promise<unknown>).catch((err: unknown) => {
-          note(store, err);
-          throw err;
-        });
+        return (result as Promise<unknown>).then(
+          (value) => (healthy(), value),
+          (err: unknown) => {
+            note(store, err);
+            throw err;
+          },
+        );
       }
       return result;
     };
@@ -153,7 +169,10 @@ export function dbFaultGuard(): MiddlewareHandler {
   return async (c, next) => {
     const store: DbFaultScope = {};
     await scope.run(store, next);
-    if (store.unavailable || isDatabaseUnavailable(c.error)) {
+    // A route that already answered its own 503 (e.g. the revocation feed) knows best.
+    const answered503 = c.res.status === 503 && c.res.headers.has("retry-after");
+    const downNow = downSince !== undefined && c.res.status >= 500;
+    if ((store.unavailable || downNow || isDatabaseUnavailable(c.error)) && !answered503) {
       faults.set(c, store.unavailable?.code ?? codeOf(c.error) ?? "connection");
       replaceResponse(c, databaseUnavailable());
     } else if (store.rejectedValue && c.res.status >= 500) {

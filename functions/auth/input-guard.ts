@@ -106,6 +106,12 @@ const FIELD_SHAPES: Record<string, z.ZodType> = {
   "/sign-up/email": z.object({ name: z.string().max(512), email: z.string().max(320), password: z.string() }).loose(),
 };
 
+/**
+ * Fields read on every route, before the route's own validation: the oauth-provider plugin's
+ * global before-hook parses any truthy `oauth_query` as a signed query string.
+ */
+const ANY_ROUTE = z.object({ oauth_query: z.string().max(8192).optional() }).loose();
+
 function invalidInput(message: string): Response {
   return jsonError(400, "invalid_input", message);
 }
@@ -154,8 +160,10 @@ export function inputGuard(): MiddlewareHandler {
         }
         if (!jsonOk(parsed)) return invalidInput("the request body contains NUL or an invalid Unicode string");
         parsedBodies.set(c.req.raw, parsed);
-        const shape = FIELD_SHAPES[url.pathname.replace(/^\/api\/auth/, "")];
-        if (shape) {
+        const route = FIELD_SHAPES[url.pathname.replace(/^\/api\/auth/, "")];
+        const isRecord = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+        for (const shape of isRecord ? [ANY_ROUTE, route] : [route]) {
+          if (!shape) continue;
           const checked = shape.safeParse(parsed);
           if (!checked.success) {
             const field = checked.error.issues[0]?.path.join(".") || "body";

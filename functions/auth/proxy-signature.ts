@@ -10,6 +10,8 @@ export interface ForwardingPolicy {
   trustProxyHeaders: boolean;
   /** Secrets app proxies sign with (current first). Empty: no proxy is believed. */
   proxySecrets?: readonly string[];
+  /** Load balancers whose X-Forwarded-For entry names the client (addresses or CIDRs). */
+  trustedForwarders?: readonly string[];
 }
 
 // Several guards ask about the same request; one HMAC per request is enough. Keyed by the

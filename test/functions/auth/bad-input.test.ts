@@ -163,6 +163,7 @@ describe("configuration errors stop the start-up with a message naming the varia
     expect(() => configFromEnv({ ...env, PROXY_SECRET: "" })).toThrow(/PROXY_SECRET \(or PROXY_SECRET_ARN\): TRUST_PROXY_HEADERS needs/);
     expect(() => configFromEnv({ ...env, PROXY_SECRET: "short" })).toThrow(/at least 32 characters/);
     expect(configFromEnv({ ...env, PROXY_SECRET: "", TRUST_PROXY_HEADERS: "false" }).proxySecrets).toEqual([]);
+    expect(() => configFromEnv({ ...env, TRUSTED_FORWARDERS: "10.0.0.0/8,lb.internal" })).toThrow(/TRUSTED_FORWARDERS: must be an IP address or CIDR/);
   });
 
   it("refuses an app origin outside ALLOWED_RP_IDS and an RP ID that is not allowed", async () => {

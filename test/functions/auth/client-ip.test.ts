@@ -39,6 +39,15 @@ describe("client IP for rate limits", () => {
     expect(verifyForwarded(h(good), ["new-secret-0123456789abcdef0123456789abcdef", PROXY_SECRET])?.client).toBe("203.0.113.5");
   });
 
+  it("behind a trusted load balancer (TRUSTED_FORWARDERS), the entry it appended is the client; from anyone else it is ignored", () => {
+    const lb = { ...policy, trustedForwarders: ["10.0.0.0/8", "192.0.2.1"] };
+    const chain = { "x-forwarded-for": "6.6.6.6, 203.0.113.40" };
+    expect(clientIp(h({ ...chain, [SOURCE_IP_HEADER]: "10.1.2.3" }), lb)).toBe("203.0.113.40");
+    expect(clientIp(h({ ...chain, [SOURCE_IP_HEADER]: "192.0.2.1" }), lb)).toBe("203.0.113.40");
+    expect(clientIp(h({ ...chain, [SOURCE_IP_HEADER]: "198.51.100.9" }), lb)).toBe("198.51.100.9");
+    expect(clientIp(h({ "x-forwarded-for": "garbage", [SOURCE_IP_HEADER]: "10.1.2.3" }), lb)).toBe("10.1.2.3");
+  });
+
   it("falls back to the socket address and ignores garbage", () => {
     expect(clientIp(h({ [SOURCE_IP_HEADER]: "192.0.2.9" }), policy)).toBe("192.0.2.9");
     expect(clientIp(h({ [SOURCE_IP_HEADER]: "not-an-ip" }), policy)).toBeNull();

@@ -36,10 +36,9 @@ describe("one JSON line per 5xx", () => {
       expect(res.status).toBe(500);
       const lines = log.lines();
       expect(lines).toHaveLength(1);
-      const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-      expect(line).toMatchObject({ level: "error", msg: "server_error", status: 500, method: "GET", route: "/api/auth/passkey/list-user-passkeys" });
+      expect(JSON.parse(lines[0]!)).toMatchObject({ level: "error", msg: "server_error", status: 500, method: "GET", route: "/api/auth/passkey/list-user-passkeys" });
       expect(lines[0]).not.toContain(MARKER);
-      expect(lines[0]).not.toMatch(/session_token|relation|passkey"/);
+      expect(lines[0]).not.toMatch(/session_token|relation/);
     } finally {
       log.restore();
     }
@@ -50,14 +49,18 @@ describe("one JSON line per 5xx", () => {
     const app = createApp(configFromEnv({ ...(await testEnv("error_log_down")), DATABASE_URL: `postgres://nobody:x@127.0.0.1:${port}/none`, VALIDATE_SCHEMA: "false" }));
     const log = captureErrors();
     try {
-      const res = await app.request(`${AUTH_URL}/api/auth/get-session`, { headers: { cookie: `__Secure-better-auth.session_token=${MARKER}.sig` } });
+      const res = await app.request(`${AUTH_URL}/api/auth/sign-in/email`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: APP_ONE },
+        body: JSON.stringify({ email: `${MARKER}@example.org`, password: MARKER }),
+      });
       expect(res.status).toBe(503);
       expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
       expect(res.headers.getSetCookie()).toEqual([]);
       expect(await res.json()).toMatchObject({ error: "database_unavailable" });
       const lines = log.lines();
       expect(lines).toHaveLength(1);
-      expect(JSON.parse(lines[0]!)).toMatchObject({ status: 503, code: "database_unavailable", db: "ECONNREFUSED" });
+      expect(JSON.parse(lines[0]!)).toMatchObject({ status: 503, code: "database_unavailable" });
       expect(lines[0]).not.toContain(MARKER);
     } finally {
       log.restore();
@@ -70,11 +73,12 @@ describe("one JSON line per 5xx", () => {
   });
 
   it("classifies connection failures, not query failures, as the database being unavailable", () => {
-    for (const err of [{ code: "ECONNREFUSED" }, { code: "57P01" }, { code: "08006" }, new Error("Connection terminated unexpectedly"), new Error("timeout exceeded when trying to connect"), Object.assign(new AggregateError([{ code: "ECONNREFUSED" }]), { message: "" })]) {
-      expect(isDatabaseUnavailable(err), JSON.stringify(err)).toBe(true);
+    const refused = Object.assign(new AggregateError([Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })]), { message: "" });
+    for (const err of [{ code: "ECONNREFUSED" }, { code: "57P01" }, { code: "08006" }, new Error("Connection terminated unexpectedly"), new Error("timeout exceeded when trying to connect"), refused]) {
+      expect(isDatabaseUnavailable(err), String(err)).toBe(true);
     }
     for (const err of [{ code: "22021" }, { code: "23505" }, { code: "42P01" }, new Error("syntax error"), null, "x"]) {
-      expect(isDatabaseUnavailable(err), JSON.stringify(err)).toBe(false);
+      expect(isDatabaseUnavailable(err), String(err)).toBe(false);
     }
   });
 });

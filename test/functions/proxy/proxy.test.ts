@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configFromEnv } from "../../../functions/auth/config.js";
 import { migrate } from "../../../functions/auth/migrate.js";
 import { startServer, type RunningServer } from "../../../functions/auth/server.js";
-import { createAuthProxy } from "../../../functions/proxy/index.js";
+import { createAuthProxy, PROXY_CLIENT_HEADER, PROXY_SIGNATURE_HEADER, verifyForwarded } from "../../../functions/proxy/index.js";
 import { freePort } from "../../support/postgres.js";
 import { APP_ONE, PROXY_SECRET, testEnv } from "../auth/harness.js";
 
@@ -44,6 +44,32 @@ describe("the /api/auth proxy", () => {
   it("a host the service does not serve, forwarded by a proxy, is refused with 421", async () => {
     const res = await proxy(new Request("https://elsewhere.example/api/auth/get-session", { headers: { host: "elsewhere.example" } }));
     expect(res.status).toBe(421);
+  });
+
+  it("a proxy that does not hold the service's secret is not believed: the request is judged by its own host", async () => {
+    const impostor = createAuthProxy({ authServiceUrl: server.url, secret: "not-the-service-secret-0123456789abcdef", clientIp: () => "203.0.113.10" });
+    const res = await impostor(new Request(`${APP_ONE}/api/auth/get-session`, { headers: { host: "app-one.authplane.test", origin: APP_ONE } }));
+    // Its own host is the loopback address, which this service does not serve.
+    expect(res.status).toBe(421);
+    expect(() => createAuthProxy({ authServiceUrl: server.url, secret: "" })).toThrow(/secret/);
+  });
+
+  it("signs what it forwards and replaces whatever the browser sent under those names", async () => {
+    let seen: Headers | undefined;
+    const upstream = createServer((req, res) => {
+      seen = new Headers(req.headers as Record<string, string>);
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    const { port } = upstream.address() as { port: number };
+    try {
+      const p = createAuthProxy({ authServiceUrl: `http://127.0.0.1:${port}`, secret: PROXY_SECRET, clientIp: () => "198.51.100.1" });
+      const forged = { [PROXY_SIGNATURE_HEADER]: `t=${Math.floor(Date.now() / 1000)},v1=${"A".repeat(43)}`, [PROXY_CLIENT_HEADER]: "192.0.2.66", "x-forwarded-host": "evil.example" };
+      await p(new Request(`${APP_ONE}/api/auth/get-session`, { headers: { host: "app-one.authplane.test", ...forged } }));
+      expect(verifyForwarded(seen!, [PROXY_SECRET])).toEqual({ host: "app-one.authplane.test", proto: "https", client: "198.51.100.1" });
+    } finally {
+      upstream.close();
+    }
   });
 
   it("passes redirects to the browser, strips hop-by-hop headers and never double-decodes", async () => {
