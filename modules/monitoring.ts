@@ -19,14 +19,16 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 
 /**
- * The namespace, metric and dimension names the functions emit (functions/emf.ts for both; the
- * authorizer's denies carry the one dimension `code`, functions/authorizer/metrics.ts): an alarm
- * must name exactly the dimension set a metric was published with.
+ * The namespace, metric and dimension names the functions emit (functions/emf.ts for the auth
+ * service, functions/authorizer/metrics.ts for the authorizer, whose denies carry the dimension
+ * set {Function, Code}: an alarm must name exactly the set a metric was published with).
  */
 export const AUTHPLANE_METRICS = {
   namespace: "authplane",
   denies: "Denies",
-  denyDimension: "code",
+  denyDimension: "Code",
+  /** The authorizer's fixed "Function" dimension value. */
+  authorizerFunction: { Function: "authorizer" },
   signIns: "SignIns",
   tokensMinted: "TokensMinted",
   databaseErrors: "DatabaseErrors",
@@ -177,7 +179,7 @@ export class Monitoring extends Construct {
         description: `Authorizer denied ${threshold === 1 ? "any" : `${threshold}+`} requests in 5 minutes with ${code} (docs/operations.md)`,
         namespace: AUTHPLANE_METRICS.namespace,
         metricName: AUTHPLANE_METRICS.denies,
-        dimensions: { [AUTHPLANE_METRICS.denyDimension]: code },
+        dimensions: { ...AUTHPLANE_METRICS.authorizerFunction, [AUTHPLANE_METRICS.denyDimension]: code },
         statistic: "Sum",
         threshold,
       })),
@@ -236,7 +238,7 @@ function dashboardBody(props: MonitoringProps) {
       widget("Sign-ins by method", [[{ expression: `SEARCH('{${ns},method} MetricName=${AUTHPLANE_METRICS.signIns}', 'Sum', 300)`, id: "signins" }]], 0, 6),
       widget("Tokens minted, database errors", [[ns, AUTHPLANE_METRICS.tokensMinted], [ns, AUTHPLANE_METRICS.databaseErrors]], 8, 6),
       widget("Authorizer", [["AWS/Lambda", "Invocations", "FunctionName", props.authorizer.functionName], ["AWS/Lambda", "Errors", "FunctionName", props.authorizer.functionName]], 16, 6),
-      widget("Denies by code", [[{ expression: `SEARCH('{${ns},${AUTHPLANE_METRICS.denyDimension}} MetricName=${AUTHPLANE_METRICS.denies}', 'Sum', 300)`, id: "denies" }]], 0, 12),
+      widget("Denies by code", [[{ expression: `SEARCH('{${ns},Function,${AUTHPLANE_METRICS.denyDimension}} MetricName=${AUTHPLANE_METRICS.denies}', 'Sum', 300)`, id: "denies" }]], 0, 12),
       widget("Aurora capacity (ACU)", [["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.database.clusterIdentifier]], 8, 12, { stat: "Maximum" }),
       widget("Aurora connections", [["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.database.clusterIdentifier]], 16, 12, { stat: "Maximum" }),
     ],

@@ -52,8 +52,8 @@ describe("observability", () => {
       expect(by("AWS/RDS", "ServerlessDatabaseCapacity")[0]).toMatchObject({ threshold: env.aurora.maxCapacity, statistic: "Maximum", comparison_operator: "GreaterThanOrEqualToThreshold" });
       expect(by("AWS/RDS", "DatabaseConnections")[0]).toMatchObject({ threshold: connectionBudget(env), comparison_operator: "GreaterThanThreshold" });
       const denies = by("authplane", "Denies");
-      expect(denies.map((a) => a.dimensions.code).sort()).toEqual(Object.keys(DEFAULT_DENY_ALARMS).sort());
-      for (const a of denies) expect(a.threshold).toBe(DEFAULT_DENY_ALARMS[a.dimensions.code]);
+      expect(denies.map((a) => a.dimensions.Code).sort()).toEqual(Object.keys(DEFAULT_DENY_ALARMS).sort());
+      for (const a of denies) expect(a.threshold).toBe(DEFAULT_DENY_ALARMS[a.dimensions.Code]);
       expect(by("authplane", "DatabaseErrors")).toHaveLength(1);
     }
   });
@@ -82,7 +82,7 @@ describe("observability", () => {
     metrics.flush();
     const [doc] = published;
     const directive = doc!._aws.CloudWatchMetrics[0];
-    const alarm = resources(stackOf(synth, "dev-monitoring"), "aws_cloudwatch_metric_alarm").find((a) => a.metric_name === "Denies" && a.dimensions.code === "wrong_app");
+    const alarm = resources(stackOf(synth, "dev-monitoring"), "aws_cloudwatch_metric_alarm").find((a) => a.metric_name === "Denies" && a.dimensions.Code === "wrong_app");
     expect(alarm.namespace).toBe(directive.Namespace);
     expect(directive.Metrics[0].Name).toBe(alarm.metric_name);
     // CloudWatch matches a metric by its full dimension set: the alarm's keys must be one of the published sets.
