@@ -112,8 +112,10 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
     minify: true,
     treeShaking: true,
     legalComments: "none",
-    // The Lambda runtime ships the AWS SDK v3; bundling it again only slows cold starts.
-    external: ["@aws-sdk/*"],
+    // The Lambda runtime ships the AWS SDK v3 clients; bundling them again only slows cold
+    // starts. Its utility packages are not all there (@aws-sdk/rds-signer is not), so those
+    // are bundled, into a chunk loaded only when IAM database authentication is on.
+    external: ["@aws-sdk/client-*"],
     logLevel: "warning",
     ...spec.options,
   });
