@@ -86,7 +86,8 @@ describe("OIDC routes under the guards", () => {
         body: JSON.stringify({ accept: true, email: "x@example.org", password: "irrelevant-password", oauth_query }),
       });
       expect(res.status, JSON.stringify(oauth_query)).toBe(400);
-      expect(await res.json()).toMatchObject({ error: "invalid_request" });
+      // The service's input guard (input-guard.ts) answers before the provider sees it.
+      expect(await res.json()).toMatchObject({ error: "invalid_input" });
     }
   });
 
