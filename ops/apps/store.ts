@@ -126,6 +126,10 @@ export function revoke(pool: pg.Pool, { app, email, role }: Omit<MembershipInput
     const held = member.role.split(",").filter(Boolean);
     if (role && !held.includes(role)) throw new AppsError(`${user.email} does not hold ${role} in ${app} (holds: ${held.join(", ")})`);
     const remaining = role ? held.filter((r) => r !== role) : [];
+    // Tokens already minted still carry the old role: publish the person on the revocation
+    // feed so every authorizer refuses them within its bound. Their sessions stay, so apps
+    // simply mint a new token with what is left.
+    await recordRevocation(db, "subject", [user.id]);
     if (remaining.length) {
       await db.query(`UPDATE "member" SET role = $2 WHERE id = $1`, [member.id, remaining.join(",")]);
       return `revoked ${role} in ${app} from ${user.email} (still ${remaining.join(", ")})`;

@@ -68,7 +68,11 @@ describe("apps as data", () => {
     expect(await tokenIn("hiring")).toMatchObject({ org_slug: "hiring", role: "recruiter", permissions: { candidate: ["create", "read", "update"], job: ["read"] } });
     expect(await tokenIn("timetracking")).toMatchObject({ org_slug: "timetracking", role: "manager", permissions: { timesheet: ["approve", "read", "write"] } });
 
+    const before = await tokenIn("hiring");
     expect(await apps("revoke", "--app", "hiring", "--email", "recruiter@example.org")).toEqual(["removed recruiter@example.org from hiring"]);
+    // The token minted before the revoke is published as revoked (authorizers refuse it within a minute).
+    const { rows } = await service.pool.query(`SELECT floor(extract(epoch FROM revoked_at))::bigint AS at FROM authplane_revocation WHERE kind = 'subject' AND id = $1`, [before.sub]);
+    expect(Number(rows[0].at)).toBeGreaterThanOrEqual(before.iat!);
     const refused = await browser.fetch("/api/auth/organization/set-active", { body: { organizationId: await orgId("hiring") } });
     expect(refused.status).toBe(403);
   });
