@@ -103,6 +103,8 @@ bench: node_modules ## run every benchmark (JSON on the last line of each)
 	npm run -s bench:synth
 	npm run -s bench:authorizer
 	npm run -s bench:auth-cold
+	npm run -s bench:service
+	npm run -s bench:auth-faults
 	npm run -s bench:migrate
 
 .PHONY: clean
