@@ -13,27 +13,30 @@
  *
  *   npx tsx scripts/test-stacks.ts [--outdir cdktf.out] [--concurrency N]
  */
-import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
-import { stackDirs, type StackResult } from "./validate-stacks.js";
+import { parseArgs } from "node:util";
+import {
+  firstAloneThenPool,
+  INIT,
+  printResults,
+  stackName,
+  stacksAndConcurrency,
+  terraform,
+  VALIDATE,
+  type StackResult,
+  type Terraform,
+  type TerraformOptions,
+} from "./terraform-runner.js";
 
-const run = promisify(execFile);
-const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
+export type TestStacksOptions = TerraformOptions;
 
-export interface TestStacksOptions {
-  /** Stacks at once. @default the number of CPUs */
-  concurrency?: number;
-  /** Shared provider plugin cache. @default "<repo>/.tmp/plugin-cache" */
-  pluginCacheDir?: string;
-  /** Terraform CLI config (provider mirror). @default TF_CLI_CONFIG_FILE when that file exists, else "<repo>/.tmp/terraformrc" */
-  cliConfigFile?: string;
-  /** @default "terraform" */
-  terraform?: string;
-}
+/** validate first (its diagnostics are the clearest for a malformed configuration), then test. */
+const VALIDATE_AND_TEST = [INIT, VALIDATE, ["test", "-no-color"]];
+/** Each generated test file holds two runs: plan, then apply. */
+const BOTH_RUNS_PASSED = /2 passed, 0 failed/;
 
 const hcl = (value: string) => JSON.stringify(value);
 
@@ -173,29 +176,14 @@ export function withoutPreventDestroy(stackJson: string): string {
   return JSON.stringify(json, null, 2);
 }
 
-function defaultCliConfig(): string {
-  const fromEnv = process.env.TF_CLI_CONFIG_FILE;
-  return fromEnv && existsSync(fromEnv) ? fromEnv : join(root, ".tmp", "terraformrc");
-}
-
-async function testOne(dir: string, workRoot: string, env: NodeJS.ProcessEnv, terraform: string): Promise<StackResult> {
-  const stack = dir.split("/").at(-1)!;
+function testOne(dir: string, workRoot: string, tf: Terraform): Promise<StackResult> {
+  const stack = stackName(dir);
   const work = join(workRoot, stack);
   cpSync(dir, work, { recursive: true, filter: (src) => !src.includes("/.terraform") });
   const json = readFileSync(join(work, "cdk.tf.json"), "utf8");
   writeFileSync(join(work, "cdk.tf.json"), withoutPreventDestroy(json));
   writeFileSync(join(work, "authplane.tftest.hcl"), tftestFor(json));
-  const opts = { cwd: work, env, maxBuffer: 16 * 1024 * 1024 };
-  try {
-    await run(terraform, ["init", "-backend=false", "-input=false", "-no-color"], opts);
-    // validate first: its diagnostics are the clearest for a malformed configuration.
-    await run(terraform, ["validate", "-no-color"], opts);
-    const { stdout } = await run(terraform, ["test", "-no-color"], opts);
-    return { stack, ok: /2 passed, 0 failed/.test(stdout), output: stdout.trim() };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { stack, ok: false, output: `${e.stderr ?? ""}${e.stdout ?? ""}`.trim() || e.message };
-  }
+  return tf.chain(stack, work, VALIDATE_AND_TEST, BOTH_RUNS_PASSED);
 }
 
 /**
@@ -227,53 +215,21 @@ export function combinedRoot(dirs: readonly string[], work: string): string {
 
 /** validate + test of every stack at once (see combinedRoot); one result naming every stack. */
 export async function testStacksCombined(dirs: readonly string[], options: TestStacksOptions = {}): Promise<StackResult> {
-  const cache = options.pluginCacheDir ?? join(root, ".tmp", "plugin-cache");
-  mkdirSync(cache, { recursive: true });
-  const env: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PLUGIN_CACHE_DIR: cache, TF_CLI_CONFIG_FILE: options.cliConfigFile ?? defaultCliConfig() };
-  const terraform = options.terraform ?? "terraform";
   const work = mkdtempSync(join(tmpdir(), "authplane-tftest-all-"));
-  const stack = dirs.map((d) => d.split("/").at(-1)).join(",");
   try {
     combinedRoot(dirs, work);
-    const opts = { cwd: work, env, maxBuffer: 64 * 1024 * 1024 };
-    await run(terraform, ["init", "-backend=false", "-input=false", "-no-color"], opts);
-    await run(terraform, ["validate", "-no-color"], opts);
-    const { stdout } = await run(terraform, ["test", "-no-color"], opts);
-    return { stack, ok: /2 passed, 0 failed/.test(stdout), output: stdout.trim() };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { stack, ok: false, output: `${e.stderr ?? ""}${e.stdout ?? ""}`.trim() || e.message };
+    return await terraform(options).chain(dirs.map(stackName).join(","), work, VALIDATE_AND_TEST, BOTH_RUNS_PASSED);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-/** Run `terraform test` for every stack in `dirs`; the first init fills the plugin cache alone. */
+/** Run `terraform test` for every stack in `dirs` in its own directory; the first init fills the plugin cache alone. */
 export async function testStacks(dirs: readonly string[], options: TestStacksOptions = {}): Promise<StackResult[]> {
-  if (dirs.length === 0) return [];
-  const cache = options.pluginCacheDir ?? join(root, ".tmp", "plugin-cache");
-  mkdirSync(cache, { recursive: true });
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    CHECKPOINT_DISABLE: "1",
-    TF_IN_AUTOMATION: "1",
-    TF_PLUGIN_CACHE_DIR: cache,
-    TF_CLI_CONFIG_FILE: options.cliConfigFile ?? defaultCliConfig(),
-  };
-  const terraform = options.terraform ?? "terraform";
+  const tf = terraform(options);
   const workRoot = mkdtempSync(join(tmpdir(), "authplane-tftest-"));
   try {
-    const results: StackResult[] = new Array(dirs.length);
-    results[0] = await testOne(dirs[0]!, workRoot, env, terraform);
-    let next = 1;
-    const worker = async () => {
-      while (next < dirs.length) {
-        const i = next++;
-        results[i] = await testOne(dirs[i]!, workRoot, env, terraform);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? availableParallelism()) }, worker));
-    return results;
+    return await firstAloneThenPool(dirs, options.concurrency, (dir) => testOne(dir, workRoot, tf));
   } finally {
     rmSync(workRoot, { recursive: true, force: true });
   }
@@ -292,19 +248,9 @@ its own directory (clearer failures). Offline with TF_CLI_CONFIG_FILE at the plu
 Exits 1 if any stack fails.`);
     return;
   }
-  const dirs = stackDirs(values.outdir);
-  if (dirs.length === 0) {
-    console.error(`no synthesized stacks under ${values.outdir}/stacks: run make synth first`);
-    process.exit(1);
-  }
-  const concurrency = values.concurrency ? Number(values.concurrency) : undefined;
-  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) {
-    console.error(`--concurrency: expected a positive whole number, got ${JSON.stringify(values.concurrency)}`);
-    process.exit(2);
-  }
+  const { dirs, concurrency } = stacksAndConcurrency(values);
   const results = values["per-stack"] ? await testStacks(dirs, { concurrency }) : [await testStacksCombined(dirs)];
-  for (const r of results) console.log(`${r.ok ? "ok  " : "FAIL"} ${r.stack}${r.ok ? "" : `\n${r.output}`}`);
-  const failed = results.filter((r) => !r.ok).length;
+  const failed = printResults(results);
   console.log(values["per-stack"] ? `${results.length - failed}/${results.length} stacks plan and apply under the mock provider` : `${failed ? "FAIL" : "ok"}: ${dirs.length} stacks as modules of one root`);
   if (failed > 0) process.exit(1);
 }
