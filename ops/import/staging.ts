@@ -45,8 +45,8 @@ export const STAGE_TABLE = "authplane_import_stage";
 export const CREATE_STAGE = `CREATE TEMP TABLE ${STAGE_TABLE} (
   kind char(1) NOT NULL,
   line int NOT NULL,
-  source_id text NOT NULL,
-  email text,
+  source_id text COLLATE "C" NOT NULL,
+  email text COLLATE "C",
   name text,
   image text,
   verified bool,
@@ -54,8 +54,8 @@ export const CREATE_STAGE = `CREATE TEMP TABLE ${STAGE_TABLE} (
   created_at timestamptz,
   updated_at timestamptz,
   last_sign_in_at timestamptz,
-  provider text,
-  account_id text
+  provider text COLLATE "C",
+  account_id text COLLATE "C"
 ) ON COMMIT DROP`;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL. */

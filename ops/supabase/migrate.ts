@@ -31,9 +31,10 @@ export interface MigrateOptions {
   /** List the merged people (their emails) in the report. */
   verbose?: boolean;
   onProgress?: (p: Progress) => void;
+  onPhase?: (phase: string, ms: number) => void;
 }
 
-export async function migrateSupabase({ dump, pool, dryRun = false, verbose = false, onProgress }: MigrateOptions): Promise<MigrationReport> {
+export async function migrateSupabase({ dump, pool, dryRun = false, verbose = false, onProgress, onPhase }: MigrateOptions): Promise<MigrationReport> {
   const read = { users_read: 0, users_skipped: { no_email: 0, deleted: 0, anonymous: 0 } as Record<SkipReason, number>, identities_read: 0 };
   async function* staged(): AsyncGenerator<StagedRow> {
     for await (const row of readAuthRows(dump)) {
@@ -56,6 +57,7 @@ export async function migrateSupabase({ dump, pool, dryRun = false, verbose = fa
     verbose,
     auditAction: "migrate.supabase",
     auditDetail: () => ({ ...read }),
+    onPhase,
     onProgress: (p) => onProgress?.({ ...p, rowsRead: read.users_read + read.identities_read }),
   });
   return { source: "supabase", dry_run: dryRun, ...read, ...counts };
