@@ -44,7 +44,8 @@ export interface ImportCounts {
 
 export interface ImportOptions {
   pool: pg.Pool;
-  rows: AsyncIterable<StagedRow>;
+  /** Rows one by one or in batches. */
+  rows: AsyncIterable<StagedRow | StagedRow[]>;
   dryRun?: boolean;
   verbose?: boolean;
   /** Audit action recorded in the same transaction, e.g. "migrate.supabase". */
