@@ -27,7 +27,7 @@ import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { iamAuthPassword } from "./db-iam.js";
-import { auditTrail } from "./audit-trail.js";
+import { auditTrail, membershipAudit } from "./audit-trail.js";
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -155,6 +155,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         allowUserToCreateOrganization: false,
         ac: createAccessControl(defaultStatements),
         dynamicAccessControl: { enabled: true },
+        organizationHooks: membershipAudit(pool),
       }),
       jwtWithKeyInMemory({
         jwks: {
