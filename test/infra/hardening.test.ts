@@ -138,11 +138,15 @@ describe("observability", () => {
     }
   });
 
-  it("X-Ray tracing follows the environment's switch", () => {
+  it("X-Ray tracing follows the environment's switch, on the auth function and the authorizer", () => {
     for (const env of synth.envs) {
       const [fn] = resources(stackOf(synth, `${env.name}-auth`), "aws_lambda_function").filter((f) => f.function_name === `authplane-${env.name}-auth`);
       expect(fn.tracing_config?.mode).toBe(env.tracing ? "Active" : undefined);
+      const authorizer = stackOf(synth, `${env.name}-authorizer`);
+      expect(resources(authorizer, "aws_lambda_function")[0].tracing_config?.mode).toBe(env.tracing ? "Active" : undefined);
+      expect(JSON.stringify(authorizer.data).includes("xray:PutTraceSegments")).toBe(env.tracing);
     }
+    expect(synth.envs.some((e) => e.tracing) && synth.envs.some((e) => !e.tracing)).toBe(true);
   });
 
   it("each deny alarm names exactly the metric and dimension set the authorizer publishes", () => {
@@ -261,12 +265,12 @@ describe("least privilege and edge", () => {
     const [dev] = synth.envs.filter((e) => e.name === "dev");
     const key = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const withKey = synthesizeAll([{ ...dev!, logKmsKeyArn: key }]);
-    for (const component of ["auth", "database"]) {
+    for (const component of ["auth", "database", "authorizer"]) {
       const groups = resources(stackOf(withKey, `dev-${component}`), "aws_cloudwatch_log_group");
       expect(groups.length).toBeGreaterThan(0);
       for (const g of groups) expect(g.kms_key_id, g.name).toBe(key);
     }
-    for (const g of resources(stackOf(synth, "dev-auth"), "aws_cloudwatch_log_group")) expect(g.kms_key_id).toBeUndefined();
+    for (const component of ["auth", "authorizer"]) for (const g of resources(stackOf(synth, `dev-${component}`), "aws_cloudwatch_log_group")) expect(g.kms_key_id).toBeUndefined();
   });
 
   it('bootstrapState "s3" moves bootstrap\'s own state into the bucket it created', () => {
