@@ -393,7 +393,9 @@ The shared authplane JWT authorizer as a Lambda for API Gateway (HTTP API payloa
 REQUEST authorizers): it verifies the auth service's RS256 tokens against the cached JWKS, enforces
 the app and route permission the backend's stage declares, refuses revoked tokens from the auth
 service's revocation feed, and hands the claims to the backend as the authorizer context. Counters
-(Allows, Denies by Code, with Function=authorizer) arrive in its log group as CloudWatch EMF lines, namespace \`authplane\`.
+(Allows; Denies by Code and by Class, "fault" or "client", with Function=authorizer) arrive in its log group as CloudWatch
+EMF lines, namespace \`authplane\`: alarm on \`Denies{Function=authorizer,Class=fault}\` >= 1 to hear of
+\`revocations_stale\`, \`app_not_configured\`, \`ERR_AUTHORIZER_CONFIG\` and \`ERR_AUTHORIZER_INTERNAL\`.
 
 ## How a backend attaches
 
