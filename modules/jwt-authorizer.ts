@@ -189,6 +189,17 @@ export class JwtAuthorizer extends Construct {
       role.role.tags = tags;
       role.logGroup.tags = tags;
     }
+    // Known only at apply (a Terraform boolean): the X-Ray write actions in a policy of their own
+    // that exists only when on. Lambda refuses active tracing before the role may write traces.
+    const xray =
+      typeof tracing === "boolean"
+        ? undefined
+        : new IamRolePolicy(this, "xray-policy", {
+            count: Token.asNumber(Fn.conditional(tracing, 1, 0)),
+            name: `${props.name}-xray`,
+            role: role.role.id,
+            policy: new DataAwsIamPolicyDocument(this, "xray-policy-doc", { statement: [{ sid: "XRayWrite", actions: XRAY_WRITE_ACTIONS, resources: ["*"] }] }).json,
+          });
     const revocations = props.revocations ?? {};
     const fn = new LambdaFunction(this, "function", {
       functionName: props.name,
@@ -216,13 +227,8 @@ export class JwtAuthorizer extends Construct {
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },
       tracingConfig: typeof tracing === "boolean" ? (tracing ? { mode: "Active" } : undefined) : { mode: Token.asString(Fn.conditional(tracing, "Active", "PassThrough")) },
       tags,
-      dependsOn: [role.policy, role.logGroup],
+      dependsOn: [role.policy, role.logGroup, ...(xray ? [xray] : [])],
     });
-    if (typeof tracing !== "boolean") {
-      // Known only at apply: the X-Ray write actions in a policy of their own that exists only when on.
-      const doc = new DataAwsIamPolicyDocument(this, "xray-policy-doc", { statement: [{ sid: "XRayWrite", actions: XRAY_WRITE_ACTIONS, resources: ["*"] }] });
-      new IamRolePolicy(this, "xray-policy", { count: Token.asNumber(Fn.conditional(tracing, 1, 0)), name: `${props.name}-xray`, role: role.role.id, policy: doc.json });
-    }
     // No account-wide permission: only APIs that attach it (the helpers below, or the listed
     // execution ARNs) may invoke it, so another team's API cannot borrow its decisions.
     if (props.invokerSourceArns !== undefined) {
