@@ -66,14 +66,15 @@ const RECENT = `last_sign_in_at DESC NULLS LAST, updated_at DESC NULLS LAST, cre
 
 /**
  * Ids for the rows one statement inserts, increasing in the order given: a per-statement prefix
- * (time in ms, 16 random bits), the row's rank, then 64 random bits. Inserted in that order, a
- * million rows append to the right edge of the primary key (and, for users ranked by email, of
- * the email index) instead of touching a random page each: at 1M users the random inserts are
- * what overflows the buffer cache and fills the WAL with full-page images.
+ * (time in ms, 16 random bits), the row's rank, then 64 bits from a strong random source
+ * (gen_random_uuid). Inserted in that order, a million rows append to the right edge of the
+ * primary key (and, for users ranked by email, of the email index) instead of touching a random
+ * page each: at 1M users the random inserts are what overflows the buffer cache and fills the
+ * WAL with full-page images.
  */
 function orderedId(rankOver: string): string {
   const prefix = Date.now().toString(16).padStart(12, "0") + Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0");
-  return `('${prefix}' || lpad(to_hex(row_number() OVER (ORDER BY ${rankOver})), 8, '0') || substr(md5(random()::text), 1, 16))`;
+  return `('${prefix}' || lpad(to_hex(row_number() OVER (ORDER BY ${rankOver})), 8, '0') || substr(md5(gen_random_uuid()::text), 1, 16))`;
 }
 
 /** Reports the time since the previous lap under the given phase name. */
@@ -221,11 +222,18 @@ async function merge(db: pg.PoolClient, verbose: boolean, onWritten: (n: number)
     passwords_unconfirmed_dropped: stats.dropped,
   };
   if (verbose) {
-    const { rows } = await db.query<MergedGroup>(`SELECT m.email, m.rows,
-        (SELECT count(DISTINCT (i.provider, i.account_id))::int FROM ${STAGE_TABLE} u JOIN ${STAGE_TABLE} i ON i.kind = 'i' AND i.source_id = u.source_id
-          WHERE u.kind = 'u' AND u.email = m.email) AS external_accounts,
+    // One join for all groups, not a subquery (a scan of the staging table) per group.
+    const { rows } = await db.query<MergedGroup>(`SELECT m.email, m.rows, coalesce(e.n, 0)::int AS external_accounts,
         CASE WHEN w.hashes > 1 THEN 'conflict_latest_kept' WHEN w.password IS NOT NULL THEN 'kept' ELSE 'none' END AS password
-      FROM ${M} m LEFT JOIN ${PW} w USING (email) WHERE m.rows > 1 ORDER BY m.email`);
+      FROM ${M} m
+      LEFT JOIN ${PW} w USING (email)
+      LEFT JOIN (
+        SELECT u.email, count(DISTINCT (i.provider, i.account_id)) AS n
+        FROM ${STAGE_TABLE} u JOIN ${STAGE_TABLE} i ON i.kind = 'i' AND i.source_id = u.source_id
+        WHERE u.kind = 'u' AND u.email IN (SELECT email FROM ${M} WHERE rows > 1)
+        GROUP BY u.email
+      ) e USING (email)
+      WHERE m.rows > 1 ORDER BY m.email`);
     counts.merged = rows;
     lap("merged_list");
   }

@@ -102,8 +102,3 @@ export async function* readAuthRowBatches(path: string): AsyncGenerator<DumpRow[
   if (openInsert) throw new DumpSyntaxError(openInsert.startLine, `the dump ends inside the INSERT statement that starts here: truncated?`);
   if (!sawUsers) throw new DumpSyntaxError(lineNo, "no auth.users data in this dump (neither COPY auth.users nor INSERT INTO auth.users); was it dumped with --schema=auth and data?");
 }
-
-/** The rows of the dump one by one (see readAuthRowBatches). */
-export async function* readAuthRows(path: string): AsyncGenerator<DumpRow> {
-  for await (const batch of readAuthRowBatches(path)) yield* batch;
-}
