@@ -71,10 +71,10 @@ One-time setup so the browser reaches and trusts the apps:
        ${Object.values(platform.appUrls)[0]}
 
 Sign up on ${Object.keys(platform.appUrls)[0]}, add a passkey, sign out, and sign in with it on ${Object.keys(platform.appUrls).slice(1).join(" and ")}:
-every app shares the RP ID ${domain}. Then sign in to a tool with the same account: point any
-OpenID Connect relying party at the issuer ${platform.issuer} with client id ${platform.oidcClient.clientId}
-(Node ones need NODE_EXTRA_CA_CERTS=${resolve(platform.tls.caCertPath)}; docs/oidc.md, "Try it locally").
-Ctrl-C stops everything.
+every app shares the RP ID ${domain}. Then sign in to a tool with the same account, through the
+OpenID Provider: \`npx tsx dev/try-oidc.ts --issuer ${platform.issuer}\` plays the tool (code + PKCE,
+loopback callback) and prints the ID token's claims; any other relying party works with the issuer
+and client id ${platform.oidcClient.clientId} (docs/oidc.md, "Try it locally"). Ctrl-C stops everything.
 `);
 
 let stopping = false;

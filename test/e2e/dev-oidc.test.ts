@@ -2,70 +2,33 @@
  * The OpenID Provider in `make dev`, as a tool on the developer's machine meets it: openid-client
  * speaks real HTTPS to the issuer https://auth.authplane.test:<port> (the platform's local CA, the
  * name resolved to loopback as /etc/hosts would), discovers the endpoints, and runs an
- * authorization code + PKCE flow for the demo client while Chromium signs in on the provider's
- * page with a passkey registered on app-one. The ID token and userinfo carry app-one's role.
+ * authorization code + PKCE flow for the demo client with a loopback callback (dev/try-oidc.ts,
+ * the script the banner points to) while Chromium signs in on the provider's page with a passkey
+ * registered on app-one. The ID token and userinfo carry app-one's role.
  */
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
-import type { LookupFunction } from "node:net";
 import * as oidc from "openid-client";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localHttpsFetch } from "../../dev/local-fetch.js";
 import type { Platform } from "../../dev/platform.js";
+import { signInToTool } from "../../dev/try-oidc.js";
 import { addVirtualAuthenticator } from "../support/chromium.js";
-import { click, DOMAIN, launchFor, open, screenshots, startTestPlatform, whoami } from "./demo-page.js";
+import { claims, click, DOMAIN, launchFor, open, screenshots, startTestPlatform, whoami } from "./demo-page.js";
 
 const EMAIL = "katherine@example.org";
 const shot = screenshots("dev-oidc");
-
-/** *.authplane.test is loopback (what the banner's /etc/hosts line does). */
-const loopback: LookupFunction = (_host, options, done) => {
-  if ((options as { all?: boolean }).all) (done as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: "127.0.0.1", family: 4 }]);
-  else done(null, "127.0.0.1", 4);
-};
-
-/** An RP's HTTP client over real TLS, trusting only the platform's CA (NODE_EXTRA_CA_CERTS in life). */
-function httpsTrusting(ca: Buffer): oidc.CustomFetch {
-  return (url, init) =>
-    new Promise((resolve, reject) => {
-      const target = new URL(url);
-      if (!target.hostname.endsWith(`.${DOMAIN}`)) return reject(new Error(`the relying party only talks to the local platform, not ${target.host}`));
-      const headers = Object.fromEntries(new Headers(init.headers as HeadersInit));
-      const req = request(target, { method: init.method, headers, ca, lookup: loopback }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const out = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) out.append(name, v);
-          const status = res.statusCode ?? 500;
-          resolve(new Response([204, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: out }));
-        });
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end(init.body === undefined || init.body === null ? undefined : String(init.body));
-    });
-}
 
 describe("the OpenID Provider in make dev", () => {
   let platform: Platform;
   let browser: Browser;
   let page: Page;
-  let rp: oidc.Configuration;
-  let callback: string;
-  const landed: string[] = [];
 
   beforeAll(async () => {
     ({ platform } = await startTestPlatform("e2e_dev_oidc"));
     browser = await launchFor(platform);
     page = await (await browser.newContext()).newPage();
     await addVirtualAuthenticator(page);
-    callback = platform.oidcClient.redirectUris[0]!;
-    // The tool's loopback callback: record where the browser lands, answer with a blank page.
-    await page.route(`${callback}**`, (route) => {
-      landed.push(route.request().url());
-      return route.fulfill({ status: 200, contentType: "text/html", body: "<p>the tool got its code</p>" });
-    });
   }, 120_000);
 
   afterAll(async () => {
@@ -75,9 +38,8 @@ describe("the OpenID Provider in make dev", () => {
 
   it("serves discovery at the issuer, over HTTPS with the local CA, naming endpoints on the issuer", async () => {
     expect(platform.issuer).toMatch(new RegExp(`^https://auth\\.${DOMAIN.replace(".", "\\.")}:\\d+$`));
-    const fetch = httpsTrusting(readFileSync(platform.tls.caCertPath));
-    rp = await oidc.discovery(new URL(platform.issuer), platform.oidcClient.clientId, { token_endpoint_auth_method: "none" }, oidc.None(), { [oidc.customFetch]: fetch });
-    rp[oidc.customFetch] = fetch;
+    const fetch = localHttpsFetch({ ca: readFileSync(platform.tls.caCertPath), domain: DOMAIN }) as oidc.CustomFetch;
+    const rp = await oidc.discovery(new URL(platform.issuer), platform.oidcClient.clientId, { token_endpoint_auth_method: "none" }, oidc.None(), { [oidc.customFetch]: fetch });
     const meta = rp.serverMetadata();
     expect(meta.issuer).toBe(platform.issuer);
     for (const endpoint of [meta.authorization_endpoint, meta.token_endpoint, meta.jwks_uri, meta.userinfo_endpoint]) {
@@ -96,36 +58,30 @@ describe("the OpenID Provider in make dev", () => {
     expect(await click(page, "#sign-out")).toMatchObject({ outcome: "ok" });
     expect(await whoami(page)).toBe("signed out");
 
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const nonce = oidc.randomNonce();
-    const url = oidc.buildAuthorizationUrl(rp, {
-      redirect_uri: callback,
-      scope: "openid profile email",
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      nonce,
+    const result = await signInToTool({
+      issuer: platform.issuer,
+      clientId: platform.oidcClient.clientId,
+      ca: readFileSync(platform.tls.caCertPath),
+      open: async (url) => {
+        await page.goto(url);
+        expect(new URL(page.url()).origin).toBe(platform.issuer);
+        expect(new URL(page.url()).pathname).toBe("/oidc/sign-in");
+        await shot(page, "provider-sign-in");
+        await page.click("#sign-in-passkey");
+      },
     });
-    await page.goto(url.toString());
-    expect(new URL(page.url()).origin).toBe(platform.issuer);
-    expect(new URL(page.url()).pathname).toBe("/oidc/sign-in");
-    await shot(page, "provider-sign-in");
-    await page.click("#sign-in-passkey");
-    await page.waitForURL((u) => u.toString().startsWith(callback));
-
-    const tokens = await oidc.authorizationCodeGrant(rp, new URL(landed.at(-1)!), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
-    const claims = tokens.claims()!;
-    expect(claims).toMatchObject({ iss: platform.issuer, aud: platform.oidcClient.clientId, email: EMAIL, org_slug: "app-one", role: "user", roles: ["user"] });
-    const info = await oidc.fetchUserInfo(rp, tokens.access_token, claims.sub);
-    expect(info).toMatchObject({ sub: claims.sub, email: EMAIL, org_slug: "app-one", permissions: { app_one: ["read", "write"] } });
+    // A free loopback port, not the registered 8400: RFC 8252 loopback redirects may vary the port.
+    expect(result.redirectUri).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    await page.waitForURL((u) => u.toString().startsWith(result.redirectUri));
+    await shot(page, "tool-callback");
+    expect(result.idToken).toMatchObject({ iss: platform.issuer, aud: platform.oidcClient.clientId, email: EMAIL, org_slug: "app-one", role: "user", roles: ["user"] });
+    expect(result.userinfo).toMatchObject({ sub: result.idToken.sub, email: EMAIL, org_slug: "app-one", permissions: { app_one: ["read", "write"] } });
   });
 
   it("the apps' own tokens carry the same issuer the provider announces", async () => {
-    // Signed in again (through the provider's session, shared on the parent domain).
-    await open(page, platform.appUrls["app-two"]!);
+    // Signed in through the provider; the session is shared on the parent domain.
+    await open(page, platform.appUrls["app-one"]!);
     expect(await whoami(page)).toBe(EMAIL);
-    const iss = JSON.parse((await page.textContent("#token-claims")) || "{}").iss;
-    expect(iss).toBe(platform.issuer);
+    expect(await claims(page)).toMatchObject({ iss: platform.issuer, org_slug: "app-one" });
   });
 });
