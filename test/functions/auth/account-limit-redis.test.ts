@@ -9,46 +9,26 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_BLOCK_SECONDS, FREE_FAILURES, REDIS_BACKOFF_PREFIX } from "../../../functions/auth/account-limit.js";
 import { createApp } from "../../../functions/auth/app.js";
-import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { disconnectRedisClients } from "../../../functions/auth/secondary-storage.js";
 import { startRedis, type RunningRedis } from "../../support/redis.js";
-import { AUTH_ORIGIN, baseEnv, signUpNative, startAuth, type AuthApp } from "../clients/fixture.js";
-import { SoftAuthenticator } from "../clients/soft-authenticator.js";
-
-const NATIVE = { "x-authplane-client": "native", "content-type": "application/json" };
-const PASSWORD = "correct horse battery staple";
-let nextAddress = 1;
-/** Every attempt from another address: Better Auth's per-client limit never trips. */
-const freshAddress = () => ({ [SOURCE_IP_HEADER]: `203.0.${Math.floor(nextAddress / 250)}.${(nextAddress++ % 250) + 1}` });
-const cookiesOf = (res: Response) =>
-  res.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
+import { AUTH_ORIGIN, baseEnv, type AuthApp } from "../clients/fixture.js";
+import { NATIVE, PASSWORD, startBackoffService } from "./account-limit-support.js";
 
 describe("per-account backoff in Redis", () => {
   let redis: RunningRedis;
   let inspect: Redis;
   let auth: AuthApp;
   let db: pg.Pool;
-  const authenticator = new SoftAuthenticator(AUTH_ORIGIN);
+  let signIn: Awaited<ReturnType<typeof startBackoffService>>["signIn"];
+  let passkeySignIn: Awaited<ReturnType<typeof startBackoffService>>["passkeySignIn"];
 
   beforeAll(async () => {
     redis = await startRedis();
     inspect = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
     inspect.on("error", () => {});
     const env: Record<string, string> = { ...(await baseEnv("account_limit_redis")), REDIS_URL: redis.url };
-    auth = await startAuth(env);
+    ({ auth, signIn, passkeySignIn } = await startBackoffService(env, "owner@example.org", "other@example.org", "203.0"));
     db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-    const owner = await signUpNative(auth, "owner@example.org");
-    await signUpNative(auth, "other@example.org");
-    const options = await auth.request("/api/auth/passkey/generate-register-options", { headers: { authorization: `Bearer ${owner.token}` } });
-    const registered = await auth.request("/api/auth/passkey/verify-registration", {
-      method: "POST",
-      headers: { ...NATIVE, authorization: `Bearer ${owner.token}`, cookie: cookiesOf(options), origin: AUTH_ORIGIN },
-      body: JSON.stringify({ response: authenticator.register(await options.json()) }),
-    });
-    expect(registered.status).toBe(200);
   }, 60_000);
   afterAll(async () => {
     inspect?.disconnect();
@@ -57,26 +37,6 @@ describe("per-account backoff in Redis", () => {
     await redis?.stop();
   });
 
-  const signIn = (email: string, password: string, app: AuthApp["app"] = auth.app) =>
-    app.request(new URL("/api/auth/sign-in/email", AUTH_ORIGIN).toString(), {
-      method: "POST",
-      headers: { ...NATIVE, ...freshAddress() },
-      body: JSON.stringify({ email, password }),
-    });
-  const passkeySignIn = async (tamper = false) => {
-    const options = await auth.request("/api/auth/passkey/generate-authenticate-options", { headers: freshAddress() });
-    const response = authenticator.authenticate(await options.json()) as { response: { signature: string } };
-    if (tamper) {
-      const sig = Buffer.from(response.response.signature, "base64url");
-      sig[sig.length - 1] = sig[sig.length - 1]! ^ 0xff;
-      response.response.signature = sig.toString("base64url");
-    }
-    return auth.request("/api/auth/passkey/verify-authentication", {
-      method: "POST",
-      headers: { ...NATIVE, ...freshAddress(), cookie: cookiesOf(options), origin: AUTH_ORIGIN },
-      body: JSON.stringify({ response }),
-    });
-  };
   const backoffKeys = () => inspect.keys(`${REDIS_BACKOFF_PREFIX}*`);
   /** Move every block into the past (the wait is over), as the PostgreSQL test does with SQL. */
   const endWaits = async () => {
