@@ -15,8 +15,9 @@ export interface RedisSecondaryStorage {
 const clients = new Set<Redis>();
 
 /**
- * One ioredis client per auth instance. A request waits for at most one reconnect attempt
- * rather than queueing forever, so a Redis outage turns into errors, not hung Lambdas.
+ * One ioredis client per auth instance. Before the first connection a request waits for at most
+ * one reconnect attempt; after it, a command while Redis is away fails at once. Either way an
+ * outage turns into errors (which lazy/redis-storage.ts degrades), not hung requests.
  */
 export function redisSecondaryStorage(url: string, keyPrefix = "authplane:"): RedisSecondaryStorage {
   const client = redisClient(url);
