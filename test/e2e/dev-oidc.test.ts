@@ -78,6 +78,27 @@ describe("the OpenID Provider in make dev", () => {
     expect(result.userinfo).toMatchObject({ sub: result.idToken.sub, email: EMAIL, org_slug: "app-one", permissions: { app_one: ["read", "write"] } });
   });
 
+  it("someone who belongs only to app-two is refused with access_denied on the tool's own callback", async () => {
+    const other = await (await browser.newContext()).newPage();
+    try {
+      await open(other, platform.appUrls["app-two"]!);
+      await other.fill("#email", "mary@example.org");
+      await other.fill("#name", "Mary");
+      expect(await click(other, "#sign-up")).toMatchObject({ outcome: "ok" });
+      // Signed in on the parent domain: the provider knows her at once, and she is not app-one's.
+      const refused = signInToTool({
+        issuer: platform.issuer,
+        clientId: platform.oidcClient.clientId,
+        ca: readFileSync(platform.tls.caCertPath),
+        open: async (url) => void (await other.goto(url)),
+      });
+      await expect(refused).rejects.toMatchObject({ error: "access_denied", error_description: expect.stringContaining("mary@example.org is not a member of app-one") });
+      expect(new URL(other.url())).toMatchObject({ hostname: "127.0.0.1", pathname: "/callback" });
+    } finally {
+      await other.context().close();
+    }
+  });
+
   it("the apps' own tokens carry the same issuer the provider announces", async () => {
     // Signed in through the provider; the session is shared on the parent domain.
     await open(page, platform.appUrls["app-one"]!);
