@@ -2,8 +2,9 @@
  * Per-account backoff on sign-in attempts, beside Better Auth's per-client limits (which stay
  * on). A per-client limit alone lets an attacker with many addresses try one account's
  * password without end; this counts failures per account, where every instance shares them
- * (Redis when REDIS_URL is set, as Better Auth's own counters are; PostgreSQL otherwise), and after `FREE_FAILURES` answers 429 with Retry-After, doubling the
- * wait with each further failure up to `MAX_BLOCK_SECONDS`. A success clears the count.
+ * (Redis when REDIS_URL is set, as Better Auth's own counters are; PostgreSQL otherwise), and
+ * after `FREE_FAILURES` answers 429 with Retry-After, doubling the wait with each further
+ * failure up to `MAX_BLOCK_SECONDS`. A success clears the count.
  *
  * What a stranger must not be able to do is lock the owner out. So:
  * - password attempts are counted per email and blocked while in backoff: that slows password
@@ -166,7 +167,7 @@ function withFallback(primary: () => Promise<BackoffStore>, fallback: BackoffSto
     } catch (err) {
       if (Date.now() - fallbackLogged > 10_000) {
         fallbackLogged = Date.now();
-        console.error(JSON.stringify({ level: "warn", msg: "account_limit.redis_unavailable", fallback: "postgresql", error: (err as Error).message }));
+        console.error(JSON.stringify({ level: "warn", msg: "account_limit.redis_unavailable", fallback: "postgresql", error: err instanceof Error ? err.name : String(err) }));
       }
       return op(fallback);
     }
