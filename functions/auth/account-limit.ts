@@ -24,6 +24,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import { parsedJsonBody } from "./input-guard.js";
+import { redisFaultName } from "./lazy/redis-storage.js";
 
 /** Failures allowed before any wait. */
 export const FREE_FAILURES = 5;
@@ -167,7 +168,7 @@ function withFallback(primary: () => Promise<BackoffStore>, fallback: BackoffSto
     } catch (err) {
       if (Date.now() - fallbackLogged > 10_000) {
         fallbackLogged = Date.now();
-        console.error(JSON.stringify({ level: "warn", msg: "account_limit.redis_unavailable", fallback: "postgresql", error: err instanceof Error ? err.name : String(err) }));
+        console.error(JSON.stringify({ level: "warn", msg: "account_limit.redis_unavailable", fallback: "postgresql", error: redisFaultName(err) }));
       }
       return op(fallback);
     }

@@ -18,12 +18,20 @@ type Storage = Required<SecondaryStorage>;
 /** Deletes remembered during an outage; past this, the oldest are dropped (their TTL still ends them). */
 const MAX_PENDING_DELETES = 10_000;
 
+/** What to log of a Redis failure: its code or class, never its message (it can carry addresses). */
+export function redisFaultName(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  if (err instanceof Error) return err.message.startsWith("Stream isn't writeable") ? "offline" : err.name;
+  return "unknown";
+}
+
 let lastLogged = 0;
 function logOutage(op: string, err: unknown): void {
   // One line per 10 s per process is enough to see an outage (ioredis logs its own reconnects).
   if (Date.now() - lastLogged < 10_000) return;
   lastLogged = Date.now();
-  console.error(JSON.stringify({ level: "warn", msg: "secondary_storage.redis_unavailable", op, error: err instanceof Error ? err.name : String(err) }));
+  console.error(JSON.stringify({ level: "warn", msg: "secondary_storage.redis_unavailable", op, error: redisFaultName(err) }));
 }
 
 export function lazyRedisStorage(url: string): SecondaryStorage {
