@@ -7,8 +7,7 @@
  *   under mock_provider "aws" and refuses an http:// JWKS URL with a clear message; the HCL
  *   consumer example validates against the zip fetched over real HTTP.
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
-import { Testing, TerraformStack } from "cdktf";
+import type { TerraformStack } from "cdktf";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,19 +28,12 @@ import {
 import { JwtAuthorizer, LambdaBundle } from "../../modules/index.js";
 import { terraform as terraformIn } from "../../scripts/terraform-runner.js";
 import { validateStacks } from "../../scripts/validate-stacks.js";
+import { resources as all, stubBundleDir, synthesizeConstruct } from "./synthesized.js";
 
 const API = { id: "api-1", executionArn: "arn:aws:execute-api:eu-west-1:123456789012:api-1" };
 
-function synth(build: (stack: TerraformStack, bundle: LambdaBundle) => void): Record<string, any> {
-  const app = Testing.app();
-  const stack = new TerraformStack(app, "test");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  const dir = mkdtempSync(join(tmpdir(), "authplane-authz-bundle-"));
-  writeFileSync(join(dir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
-  build(stack, new LambdaBundle(stack, "bundle", { path: dir }));
-  return JSON.parse(Testing.synth(stack));
-}
-const all = (json: Record<string, any>, type: string): any[] => Object.values(json.resource?.[type] ?? {});
+const synth = (build: (stack: TerraformStack, bundle: LambdaBundle) => void) =>
+  synthesizeConstruct((stack) => build(stack, new LambdaBundle(stack, "bundle", { path: stubBundleDir({ isAuthorized: false }) })));
 const props = (bundle: LambdaBundle) => ({
   name: "t-authz",
   bundle,
