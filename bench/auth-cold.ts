@@ -32,12 +32,13 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "9" },
     profile: { type: "string" },
+    "profile-only": { type: "boolean", default: false },
     baseline: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle to DIR.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle (built with source maps) to DIR; summarise it with bench/cpu-profile-summary.ts. --profile-only stops after it.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -176,7 +177,17 @@ type Sample = Record<string, number>;
 const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[] }]));
 // Warm the OS page cache for every bundle before timing.
 for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
-if (values.profile) probe(EVENT_PROBE(url(ours.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile]);
+if (values.profile) {
+  // The same build with source maps beside it, so bench/cpu-profile-summary.ts can name modules.
+  const mapped = await buildFunction("auth", join(out, "ours-mapped"), { sourcemap: true });
+  probe(EVENT_PROBE(url(mapped.outdir), event, "cold@example.org"), env);
+  probe(EVENT_PROBE(url(mapped.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile, "--cpu-prof-interval", "100"]);
+  if (values["profile-only"]) {
+    await pg.stop();
+    console.log(JSON.stringify({ profile: values.profile }));
+    process.exit(0);
+  }
+}
 for (let i = 0; i < runs; i++) {
   // Alternate so drift on a shared machine hits each alike.
   for (const name of Object.keys(dirs)) {

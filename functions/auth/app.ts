@@ -24,6 +24,8 @@ import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 export interface CreateAppOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`); built from config otherwise. */
   auth?: Auth;
+  /** Use this pool (the Lambda adapter opens it while the service loads); created from config otherwise. */
+  pool?: pg.Pool;
 }
 
 /**
@@ -31,12 +33,12 @@ export interface CreateAppOptions {
  * request host so each app gets passkeys for its own host. The host set is bounded by the
  * host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
+function authResolver(config: AuthConfig, given?: Auth, givenPool?: pg.Pool): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
   if (given || config.passkey.rpId) {
-    const auth = given ?? createAuth(config);
+    const auth = given ?? createAuth(config, { pool: givenPool });
     return { authFor: () => auth, pool: auth.options.database };
   }
-  const pool = createPool(config);
+  const pool = givenPool ?? createPool(config);
   const byRpId = new Map<string, Auth>();
   const authFor = (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
@@ -48,7 +50,7 @@ function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Reques
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const { authFor, pool } = authResolver(config, options.auth);
+  const { authFor, pool } = authResolver(config, options.auth, options.pool);
   const app = new Hono();
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());

@@ -10,11 +10,11 @@ import { bearer } from "better-auth/plugins/bearer";
 import { organization } from "better-auth/plugins/organization";
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/organization/access";
-import pg from "pg";
+import type pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
 import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
-import { instrumentPool } from "./db-faults.js";
+import { createPool } from "./db-pool.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { tokenOrganizationResolver } from "./app-origin.js";
@@ -26,8 +26,10 @@ import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
-import { iamAuthPassword } from "./db-iam.js";
 import { auditTrail } from "./audit-trail.js";
+
+// The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
+export { createPool };
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -38,35 +40,6 @@ const SESSION_SECONDS = 7 * 24 * 3600;
 
 /** What a blocked (offboarded) person sees on every sign-in attempt (error code BANNED_USER). */
 export const BANNED_MESSAGE = "This account is blocked from signing in (offboarded). Ask an administrator to reinstate it.";
-
-export function createPool(config: AuthConfig): pg.Pool {
-  const db = config.database;
-  const common = {
-    // A Lambda instance serves one request at a time: a couple of connections is plenty, and
-    // Aurora's connection budget is shared by every instance.
-    max: config.databasePoolMax,
-    idleTimeoutMillis: 30_000,
-    // Aurora paused at 0 ACU takes ~15 s to resume on the first connection; wait for it.
-    connectionTimeoutMillis: 25_000,
-  };
-  const pool =
-    "connectionString" in db
-      ? new pg.Pool({ connectionString: db.connectionString, ...common })
-      : new pg.Pool({
-          host: db.host,
-          port: db.port,
-          database: db.database,
-          user: db.user,
-          password: "iamAuth" in db ? iamAuthPassword({ host: db.host, port: db.port, user: db.user }) : db.password,
-          // Verified TLS: the AuthService construct points NODE_EXTRA_CA_CERTS at the Amazon RDS
-          // CAs Lambda's Node.js runtime ships (/var/runtime/ca-cert.pem).
-          ssl: db.ssl ? { rejectUnauthorized: true } : false,
-          ...common,
-        });
-  // A connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart), idle
-  // or checked out, must not crash the process; requests it fails answer 503 (db-faults.ts).
-  return instrumentPool(pool);
-}
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
 function allowedHosts(config: AuthConfig): string[] {
