@@ -77,6 +77,7 @@ export const FUNCTIONS = {
         englishOnlyZod,
         replaceModule("./google-override.js", "functions/auth/lazy/no-google-override.ts"),
         lazyDependency("@simplewebauthn/server", "@better-auth/passkey", "functions/auth/lazy/simplewebauthn-server.ts"),
+        lazyDependency("@better-auth/telemetry", "better-auth", "functions/auth/lazy/telemetry.ts"),
       ],
     },
   },
