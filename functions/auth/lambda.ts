@@ -66,10 +66,17 @@ function poolOnce(): Promise<pg.Pool> {
 
 // At init, not on the first event: start everything the first event will wait for. Failures
 // surface (and are retried) there, so nothing here may reject unhandled.
-if (needsSecrets(process.env)) preloadSecretsClient().catch(() => undefined);
-appModule().catch(() => undefined);
+if (needsSecrets(process.env)) {
+  preloadSecretsClient().catch(() => undefined);
+  // The secrets' round trip is the long pole: load the service beside it.
+  appModule().catch(() => undefined);
+}
 configOnce().catch(() => undefined);
-poolOnce().catch(() => undefined);
+// Without secrets the config is there at once: open the connection first, then load the
+// service, so the handshake runs on the server while Better Auth compiles here.
+poolOnce()
+  .catch(() => undefined)
+  .finally(() => appModule().catch(() => undefined));
 
 /** API Gateway's own view of the peer address travels as a header only the adapter may set. */
 function withEventSourceIp<E extends LambdaEvent>(event: E): E {
