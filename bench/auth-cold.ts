@@ -38,7 +38,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle (built with source maps) to DIR; summarise it with bench/cpu-profile-summary.ts. --profile-only stops after it.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR [--profile-only]] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle (built with source maps) to DIR; summarise it with bench/cpu-profile-summary.ts. --profile-only stops after it.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
   process.exit(0);
 }
 const runs = Number(values.runs);
