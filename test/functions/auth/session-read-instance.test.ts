@@ -87,4 +87,15 @@ describe("session reads on a cold instance", () => {
     const session = await b.json<{ user: { email: string } }>("/api/auth/get-session");
     expect(session.user.email).toBe("after@example.org");
   });
+
+  it("serves the OpenID Provider from a cold app, after a session read, as the full instance does", async () => {
+    const app = cold();
+    const { jar } = await signedIn("oidc@example.org");
+    expect((await browserWith(app, jar).fetch("/api/auth/get-session")).status).toBe(200);
+    const path = "/.well-known/openid-configuration";
+    const got = await answer(await app.app.request(`${AUTH_URL}${path}`));
+    const want = await answer(await service.app.request(`${AUTH_URL}${path}`));
+    expect(got.status).toBe(200);
+    expect(got).toEqual(want);
+  });
 });
