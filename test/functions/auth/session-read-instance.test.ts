@@ -5,7 +5,7 @@
 import { betterAuth } from "better-auth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
-import { sessionReadOptions } from "../../../functions/auth/auth.js";
+import { authOptions, sessionReadOptions } from "../../../functions/auth/auth.js";
 import { deferSessionDeletes, readOrDefer } from "../../../functions/auth/session-read-instance.js";
 import { APP_ONE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
 
@@ -97,5 +97,28 @@ describe("session reads on a cold instance", () => {
     const want = await answer(await service.app.request(`${AUTH_URL}${path}`));
     expect(got.status).toBe(200);
     expect(got).toEqual(want);
+  });
+
+  it("leaves out only the provider and its gate, none of whose hooks acts on a session read (tripwire)", () => {
+    type Hook = { matcher: (ctx: unknown) => unknown };
+    type Plugin = { id: string; onRequest?: unknown; onResponse?: unknown; hooks?: { before?: Hook[]; after?: Hook[] } };
+    const full = authOptions(service.config, service.pool).plugins as readonly Plugin[];
+    const reads = new Set((sessionReadOptions(service.config, service.pool, []).plugins as readonly Plugin[]).map((p) => p.id));
+    const dropped = full.filter((p) => !reads.has(p.id));
+    expect(dropped.map((p) => p.id)).toEqual(["authplane-oidc-membership", "oauth-provider"]);
+    // A get-session as the hooks see it: GET, no body, no query.
+    const probe = { path: "/get-session", method: "GET", body: undefined, query: {}, headers: new Headers(), context: { responseHeaders: new Headers(), authCookies: { sessionToken: { name: "better-auth.session_token" } } } };
+    for (const plugin of dropped) {
+      expect(plugin.onResponse, plugin.id).toBeUndefined();
+      for (const hook of plugin.hooks?.before ?? []) expect(Boolean(hook.matcher(probe)), `${plugin.id} before`).toBe(false);
+    }
+    // After hooks: the gate's is for /oauth2/token; the provider's acts on a response setting the
+    // session cookie only with OAuth state in the request, which a session read never has. A
+    // new hook here needs the same reasoning (session-read-instance.ts) before this test changes.
+    expect(dropped.map((p) => [p.id, p.hooks?.before?.length ?? 0, p.hooks?.after?.length ?? 0, Boolean(p.onRequest)])).toEqual([
+      ["authplane-oidc-membership", 2, 1, false],
+      ["oauth-provider", 1, 1, true],
+    ]);
+    expect(Boolean(dropped[0]!.hooks!.after![0]!.matcher(probe))).toBe(false);
   });
 });
