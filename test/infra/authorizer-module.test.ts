@@ -8,7 +8,7 @@
  *   consumer example validates against the zip fetched over real HTTP.
  */
 import type { TerraformStack } from "cdktf";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,6 +16,7 @@ import { basename, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunction } from "../../functions/build.js";
 import { parseRouteTable } from "../../functions/authorizer/attachment.js";
+import { basicExample, readmeExample } from "../../infra/consumer-example.js";
 import {
   ATTACH_VARIABLES,
   AWS_PROVIDER_CONSTRAINT,
@@ -123,6 +124,15 @@ describe("JwtAuthorizer attachments (cdktf)", () => {
     expect(all(bare, "aws_lambda_function")[0].tracing_config).toBeUndefined();
     expect(all(bare, "aws_cloudwatch_log_group")[0].kms_key_id).toBeUndefined();
     expect(JSON.stringify(bare.data)).not.toContain("xray:");
+  });
+});
+
+describe("the module's examples, derived from examples/terraform-consumer", () => {
+  it("refuses a consumer whose module source is not a release zip, or that uses a variable the README has no value for", () => {
+    const consumer = readFileSync(resolve("examples/terraform-consumer/main.tf"), "utf8");
+    expect(() => basicExample(consumer.replaceAll(/source = "https:[^"]+"/g, 'source = "./local"'))).toThrow(/no module source pointing at the release zip/);
+    expect(() => readmeExample(consumer.replace("var.audience", "var.team_audience"))).toThrow(/the README has no value for var\.team_audience/);
+    expect(readmeExample(consumer)).not.toMatch(/\.zip|var\./);
   });
 });
 
