@@ -19,11 +19,14 @@ import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
+import { leanSessionRead } from "./session-read.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`); built from config otherwise. */
   auth?: Auth;
+  /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
+  leanReads?: boolean;
 }
 
 /**
@@ -85,7 +88,12 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool }));
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
-  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
+  app.on(["GET", "POST"], "/api/auth/*", async (c) => {
+    const auth = authFor(c.req.raw);
+    // A plain session read is answered before the request is copied for Better Auth.
+    const lean = options.leanReads === false ? undefined : await leanSessionRead(auth, auth.options.database as pg.Pool)(c.req.raw);
+    return lean ?? handlerOf(auth)(withClientIp(c.req.raw, config));
+  });
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {

@@ -1,0 +1,191 @@
+/**
+ * The lean get-session path (functions/auth/session-read.ts) answers exactly as Better Auth's own
+ * handler does: random session states (fresh, due for refresh, expired, unknown, banned user),
+ * cookies (Better Auth-signed, bad or missing signature, percent-encoded, quoted, unprefixed
+ * name, duplicates, junk), other Better Auth cookies, query options, methods and Authorization
+ * headers go through both on the real PostgreSQL, from the same database state and the same
+ * clock, and must give the same status, headers (Set-Cookie included), body and database effect.
+ */
+import { randomBytes } from "node:crypto";
+import { serializeSignedCookie } from "better-call";
+import fc from "fast-check";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../../functions/auth/app.js";
+import { leanSessionRead, verifiedToken } from "../../../functions/auth/session-read.js";
+import { APP_ONE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
+
+const DAY = 24 * 3600 * 1000;
+const STATES = ["fresh", "refreshDue", "expired", "unknown", "banned", "justInside"] as const;
+const COOKIE_FORMS = ["signed", "badSignature", "noSignature", "shortSignature", "encoded", "quoted", "unprefixedName", "duplicateBadFirst", "duplicateGoodFirst", "none"] as const;
+const EXTRAS = ["none", "sessionData", "dontRemember", "junk", "chunkedSessionData"] as const;
+const QUERIES = ["", "?disableRefresh=true", "?disableCookieCache=true", "?x=1"] as const;
+
+interface Case {
+  state: (typeof STATES)[number];
+  form: (typeof COOKIE_FORMS)[number];
+  extra: (typeof EXTRAS)[number];
+  query: (typeof QUERIES)[number];
+  method: "GET" | "POST";
+  authorization: boolean;
+}
+
+interface Answer {
+  status: number;
+  headers: [string, string][];
+  body: string;
+  row: unknown;
+}
+
+describe("lean get-session path", () => {
+  let service: Service;
+  let baOnly: ReturnType<typeof createApp>;
+  let userId: string;
+  let bannedId: string;
+  let secret: string;
+  let cookieName: string;
+  const now = new Date("2026-06-01T12:00:00.000Z");
+
+  beforeAll(async () => {
+    service = await startService(await testEnv("session_read"));
+    baOnly = createApp(service.config, { auth: service.auth, leanReads: false });
+    userId = (await new Browser(service, APP_ONE).signUp("lean@example.org")).user.id;
+    bannedId = (await new Browser(service, APP_ONE).signUp("banned@example.org")).user.id;
+    await service.pool.query(`UPDATE "user" SET banned = true, "banReason" = 'offboarded' WHERE id = $1`, [bannedId]);
+    const ctx = (await service.auth.$context) as { secret: string; authCookies: { sessionToken: { name: string } } };
+    secret = ctx.secret;
+    cookieName = ctx.authCookies.sessionToken.name;
+  });
+  afterAll(() => service.close());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  async function putSession(token: string, state: Case["state"]): Promise<void> {
+    await service.pool.query(`DELETE FROM "session" WHERE token = $1`, [token]);
+    if (state === "unknown") return;
+    const t = now.getTime();
+    // expiresIn 7 days, updateAge 1 day: due for refresh once expiresAt - 7d + 1d <= now.
+    const expiresAt = { fresh: t + 7 * DAY - 3600_000, refreshDue: t + 5 * DAY, expired: t - 60_000, banned: t + 7 * DAY - 3600_000, justInside: t + 6 * DAY + 1 }[state];
+    await service.pool.query(
+      `INSERT INTO "session" (id, token, "userId", "expiresAt", "createdAt", "updatedAt", "ipAddress", "userAgent", "activeOrganizationId")
+       VALUES ($1, $2, $3, $4, $5, $5, '10.0.0.1', 'vitest', NULL)`,
+      [`s_${token.slice(0, 12)}`, token, state === "banned" ? bannedId : userId, new Date(expiresAt), new Date(t - 3600_000)],
+    );
+  }
+
+  async function cookieHeader(c: Case, token: string): Promise<string | undefined> {
+    // Better Auth's own signer (better-call) makes the cookie a browser would hold.
+    const signed = (await serializeSignedCookie(cookieName, token, secret)).split(";")[0]!.slice(cookieName.length + 1);
+    const raw = decodeURIComponent(signed);
+    const value = {
+      signed,
+      badSignature: encodeURIComponent(`${token}.${randomBytes(32).toString("base64")}`),
+      noSignature: token,
+      shortSignature: encodeURIComponent(raw.slice(0, -2)),
+      encoded: encodeURIComponent(raw).replace(/\./g, "%2E"),
+      quoted: `"${signed}"`,
+      unprefixedName: signed,
+      duplicateBadFirst: signed,
+      duplicateGoodFirst: signed,
+      none: "",
+    }[c.form];
+    const base = cookieName.replace(/^__Secure-/, "");
+    const parts: string[] = [];
+    if (c.form === "duplicateBadFirst") parts.push(`${cookieName}=${encodeURIComponent(`${token}.${randomBytes(32).toString("base64")}`)}`);
+    if (c.form === "unprefixedName") parts.push(`${base}=${value}`);
+    else if (c.form !== "none") parts.push(`${cookieName}=${value}`);
+    if (c.form === "duplicateGoodFirst") parts.push(`${cookieName}=garbage`);
+    const prefix = cookieName.replace(/session_token$/, "");
+    if (c.extra === "sessionData") parts.push(`${prefix}session_data=eyJzZXNzaW9uIjp7fX0`);
+    if (c.extra === "chunkedSessionData") parts.push(`${prefix}session_data.0=eyJzZXNz`);
+    if (c.extra === "dontRemember") parts.push(`${prefix}dont_remember=${(await serializeSignedCookie("x", "true", secret)).split(";")[0]!.slice(2)}`);
+    if (c.extra === "junk") parts.push("theme=dark", "_ga=GA1.2.3");
+    return parts.length ? parts.join("; ") : undefined;
+  }
+
+  async function answer(app: ReturnType<typeof createApp>, c: Case, token: string, cookie: string | undefined): Promise<Answer> {
+    const headers: Record<string, string> = { origin: APP_ONE };
+    if (cookie) headers.cookie = cookie;
+    if (c.authorization) headers.authorization = "Bearer not-a-session";
+    if (c.method === "POST") headers["content-type"] = "application/json";
+    const res = await app.request(`${AUTH_URL}/api/auth/get-session${c.query}`, { method: c.method, headers, ...(c.method === "POST" ? { body: "{}" } : {}) });
+    const { rows } = await service.pool.query(`SELECT "expiresAt", "updatedAt" FROM "session" WHERE token = $1`, [token]);
+    return { status: res.status, headers: [...res.headers].sort(([a], [b]) => a.localeCompare(b)), body: await res.text(), row: rows[0] ?? null };
+  }
+
+  async function bothWays(c: Case): Promise<{ lean: Answer; own: Answer; served: boolean }> {
+    vi.useFakeTimers({ toFake: ["Date"], now });
+    const token = randomBytes(24).toString("base64url");
+    const cookie = await cookieHeader(c, token);
+    const reader = leanSessionRead(service.auth, service.pool);
+    await putSession(token, c.state);
+    const before = reader.served;
+    const lean = await answer(service.app, c, token, cookie);
+    const served = reader.served > before;
+    await putSession(token, c.state); // the same state again: the first answer may have refreshed or deleted it
+    const own = await answer(baOnly, c, token, cookie);
+    await service.pool.query(`DELETE FROM "session" WHERE token = $1`, [token]);
+    return { lean, own, served };
+  }
+
+  it("answers a plain read itself, in one query, with Better Auth's exact response", async () => {
+    const { lean, own, served } = await bothWays({ state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false });
+    expect(served).toBe(true);
+    expect(lean.status).toBe(200);
+    expect(JSON.parse(lean.body).user.email).toBe("lean@example.org");
+    expect(lean).toEqual(own);
+  });
+
+  it("hands every other state to Better Auth", async () => {
+    for (const c of [
+      { state: "refreshDue", form: "signed" },
+      { state: "expired", form: "signed" },
+      { state: "unknown", form: "signed" },
+      { state: "banned", form: "signed" },
+      { state: "fresh", form: "badSignature" },
+      { state: "fresh", form: "signed", extra: "dontRemember" },
+      { state: "fresh", form: "signed", query: "?disableRefresh=true" },
+      { state: "fresh", form: "signed", authorization: true },
+    ] as Partial<Case>[]) {
+      const full: Case = { state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false, ...c };
+      const { lean, own, served } = await bothWays(full);
+      expect(served, JSON.stringify(c)).toBe(false);
+      expect(lean, JSON.stringify(c)).toEqual(own);
+    }
+  });
+
+  it("matches Better Auth's own handler for random sessions, cookies and requests", async () => {
+    let servedCount = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        // Weighted towards the plain read, so a good share of the runs takes the lean path.
+        fc.record({
+          state: fc.oneof({ weight: 3, arbitrary: fc.constantFrom("fresh" as const, "justInside" as const) }, { weight: 3, arbitrary: fc.constantFrom(...STATES) }),
+          form: fc.oneof({ weight: 2, arbitrary: fc.constant("signed" as const) }, { weight: 3, arbitrary: fc.constantFrom(...COOKIE_FORMS) }),
+          extra: fc.oneof({ weight: 2, arbitrary: fc.constantFrom("none" as const, "junk" as const) }, { weight: 1, arbitrary: fc.constantFrom(...EXTRAS) }),
+          query: fc.oneof({ weight: 2, arbitrary: fc.constant("" as const) }, { weight: 1, arbitrary: fc.constantFrom(...QUERIES) }),
+          method: fc.constantFrom("GET" as const, "GET" as const, "GET" as const, "POST" as const),
+          authorization: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+        }),
+        async (c) => {
+          const { lean, own, served } = await bothWays(c);
+          if (served) servedCount++;
+          expect(lean).toEqual(own);
+        },
+      ),
+      { numRuns: 150 },
+    );
+    // The property is not vacuous: some random cases took the lean path.
+    expect(servedCount).toBeGreaterThan(0);
+  });
+
+  it("verifies the signature as better-call does: 44 padded base64 characters of HMAC-SHA256", async () => {
+    const signed = decodeURIComponent((await serializeSignedCookie("n", "tok", secret)).split(";")[0]!.slice(2));
+    expect(verifiedToken(signed, secret)).toBe("tok");
+    expect(verifiedToken(signed, `${secret}x`)).toBeUndefined();
+    expect(verifiedToken(signed.slice(0, -1), secret)).toBeUndefined();
+    expect(verifiedToken(`.${signed.split(".")[1]}`, secret)).toBeUndefined();
+    expect(verifiedToken(signed.replace(/.=$/, "é="), secret)).toBeUndefined();
+    expect(verifiedToken(undefined, secret)).toBeUndefined();
+  });
+});
