@@ -26,6 +26,7 @@ import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
+import { leanTokenSession } from "./session-read.js";
 import { iamAuthPassword } from "./db-iam.js";
 import { auditTrail } from "./audit-trail.js";
 
@@ -183,6 +184,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,
+      // /token's session from the lean read path when it is a plain one (session-read.ts).
+      leanTokenSession(pool),
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
       nativeApp({ callbacks: config.nativeAppCallbacks }),

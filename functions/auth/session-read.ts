@@ -30,6 +30,7 @@
 import type { BetterAuthOptions } from "better-auth";
 import { parseSessionOutput, parseUserOutput } from "better-auth/db";
 import { parseCookies } from "better-call";
+import { createAuthMiddleware } from "@better-auth/core/api";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
 
@@ -99,20 +100,25 @@ function columns(table: Table, prefix: string): Column[] {
   return out;
 }
 
-/** Why this instance cannot take the lean path, or undefined when it can. */
-export function leanReadBlocker(ctx: AuthContext): string | undefined {
+/**
+ * Why this instance cannot take the lean path, or undefined when it can. `hooks: false` for
+ * /token's session: Better Auth reads it by calling get-session as a plain function, which runs
+ * no hooks.
+ */
+export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string | undefined {
   const o = ctx.options;
   if (o.secondaryStorage) return "secondary storage holds sessions";
   if (o.session?.cookieCache?.enabled) return "cookie cache";
   if ((o.session as { deferSessionRefresh?: boolean } | undefined)?.deferSessionRefresh) return "deferred session refresh";
   if (o.session?.disableSessionRefresh) return "session refresh disabled";
-  if (o.hooks?.before || o.hooks?.after) return "global hooks";
+  if (hooks && (o.hooks?.before || o.hooks?.after)) return "global hooks";
   for (const model of ["session", "user"]) {
     for (const [key, field] of Object.entries(ctx.tables[model]?.fields ?? {})) {
       if (field.transform?.output) return `${model}.${key} has an output transform`;
       if (field.type === "string[]" || field.type === "number[]" || field.type === "json") return `${model}.${key} is stored encoded (${String(field.type)})`;
     }
   }
+  if (!hooks) return undefined;
   const probe = {
     path: "/get-session",
     method: "GET",
@@ -212,35 +218,77 @@ function createReader(auth: AnyAuth, pool: pg.Pool): LeanSessionRead {
       () => undefined,
     ));
   const read = (async (req: Request) => {
-    if (req.method !== "GET") return undefined;
-    const url = req.url;
-    const q = url.indexOf("?");
-    if (q !== -1) return undefined;
+    if (req.method !== "GET" || req.url.includes("?")) return undefined;
     const p = await planFor();
-    if (!p || !url.endsWith(p.path) || new URL(url).pathname !== p.path) return undefined;
-    const headers = req.headers;
-    if (headers.has("authorization")) return undefined;
-    const header = headers.get("cookie");
-    if (!header) return undefined;
-    const cookies = parseCookies(header);
-    for (const name of cookies.keys()) if (p.otherAuthCookies(name)) return undefined;
-    const token = verifiedToken(cookies.get(p.sessionCookie), p.secret);
-    if (!token) return undefined;
-    const { rows } = await pool.query<Record<string, unknown>>(p.sql, [token]);
-    const row = rows[0];
-    if (!row || rows.length !== 1) return undefined;
-    const session = pick(row, p.session);
-    const user = pick(row, p.user);
-    const expiresAt = session.expiresAt;
-    if (!(expiresAt instanceof Date)) return undefined;
-    const now = Date.now();
-    // Expired (Better Auth deletes it) or due for the sliding refresh (a write and a new cookie).
-    if (expiresAt.getTime() < now || expiresAt.getTime() - p.expiresIn * 1000 + p.updateAge * 1000 <= now) return undefined;
-    if (user.banned) return undefined;
+    if (!p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+    const found = await plainSession(p, req.headers, pool);
+    if (!found) return undefined;
     read.served++;
-    const body = JSON.stringify({ session: parseSessionOutput(p.options, session as never), user: parseUserOutput(p.options, user as never) });
-    return new Response(body, { status: 200, headers: HEADERS });
+    return new Response(JSON.stringify(found), { status: 200, headers: HEADERS });
   }) as LeanSessionRead;
   read.served = 0;
   return read;
 }
+
+/**
+ * The session and user of a plain read (Better Auth's parsed output), or undefined for anything
+ * Better Auth must decide itself.
+ */
+async function plainSession(p: Plan, headers: Headers, pool: pg.Pool): Promise<{ session: Record<string, unknown>; user: Record<string, unknown> } | undefined> {
+  if (headers.has("authorization")) return undefined;
+  const header = headers.get("cookie");
+  if (!header) return undefined;
+  const cookies = parseCookies(header);
+  for (const name of cookies.keys()) if (p.otherAuthCookies(name)) return undefined;
+  const token = verifiedToken(cookies.get(p.sessionCookie), p.secret);
+  if (!token) return undefined;
+  const { rows } = await pool.query<Record<string, unknown>>(p.sql, [token]);
+  const row = rows[0];
+  if (!row || rows.length !== 1) return undefined;
+  const session = pick(row, p.session);
+  const user = pick(row, p.user);
+  const expiresAt = session.expiresAt;
+  if (!(expiresAt instanceof Date)) return undefined;
+  const now = Date.now();
+  // Expired (Better Auth deletes it) or due for the sliding refresh (a write and a new cookie).
+  if (expiresAt.getTime() < now || expiresAt.getTime() - p.expiresIn * 1000 + p.updateAge * 1000 <= now) return undefined;
+  if (user.banned) return undefined;
+  return { session: parseSessionOutput(p.options, session as never), user: parseUserOutput(p.options, user as never) };
+}
+
+const tokenPlans = new WeakMap<object, Plan | null>();
+
+/**
+ * For `GET /token`: Better Auth's session middleware reads the session by running get-session
+ * (context building, WebCrypto HMAC, Kysely) unless the endpoint context already holds one. On
+ * a plain read this before-hook puts the lean path's answer there, the same objects get-session
+ * would return; on anything else it leaves the context alone and Better Auth reads as always.
+ */
+export const leanTokenSession = (pool: pg.Pool) => {
+  const plugin = {
+    id: "authplane-lean-token-session",
+    hooks: {
+      before: [
+        {
+          matcher: (ctx: { path?: string; request?: Request }) => ctx.path === "/token" && ctx.request?.method === "GET" && !ctx.request.url.includes("?"),
+          handler: createAuthMiddleware(async (ctx) => {
+            const authContext = ctx.context as unknown as AuthContext & { session?: unknown };
+            if (authContext.session || !ctx.request) return;
+            let p = tokenPlans.get(authContext.options);
+            if (p === undefined) tokenPlans.set(authContext.options, (p = leanReadBlocker(authContext, { hooks: false }) ? null : plan(authContext)));
+            if (!p) return;
+            const found = await plainSession(p, ctx.request.headers, pool);
+            if (found) {
+              // The endpoint context is shared with the endpoint this hook runs before.
+              authContext.session = found;
+              plugin.served++;
+            }
+          }),
+        },
+      ],
+    },
+    /** /token requests whose session this hook supplied (tests, benchmarks). */
+    served: 0,
+  };
+  return plugin;
+};

@@ -1,17 +1,21 @@
 /**
- * The lean get-session path (functions/auth/session-read.ts) answers exactly as Better Auth's own
- * handler does: random session states (fresh, due for refresh, expired, unknown, banned user),
+ * The lean get-session path (functions/auth/session-read.ts), and the session it hands /token,
+ * answer exactly as Better Auth's own handler does: random session states (fresh, due for refresh, expired, unknown, banned user),
  * cookies (Better Auth-signed, bad or missing signature, percent-encoded, quoted, unprefixed
  * name, duplicates, junk), other Better Auth cookies, query options, methods and Authorization
  * headers go through both on the real PostgreSQL, from the same database state and the same
- * clock, and must give the same status, headers (Set-Cookie included), body and database effect.
+ * clock, and must give the same status, headers (Set-Cookie included), body (for /token: the
+ * same signed JWT) and database effect (session row, audit rows).
  */
 import { randomBytes } from "node:crypto";
 import { serializeSignedCookie } from "better-call";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { betterAuth } from "better-auth";
 import { createApp } from "../../../functions/auth/app.js";
-import { leanSessionRead, verifiedToken } from "../../../functions/auth/session-read.js";
+import { authOptions, type Auth } from "../../../functions/auth/auth.js";
+import { leanSessionRead, leanTokenSession, verifiedToken } from "../../../functions/auth/session-read.js";
+import { setMetricSink } from "../../../functions/emf.js";
 import { APP_ONE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
 
 const DAY = 24 * 3600 * 1000;
@@ -21,6 +25,7 @@ const EXTRAS = ["none", "sessionData", "dontRemember", "junk", "chunkedSessionDa
 const QUERIES = ["", "?disableRefresh=true", "?disableCookieCache=true", "?x=1"] as const;
 
 interface Case {
+  endpoint: "get-session" | "token";
   state: (typeof STATES)[number];
   form: (typeof COOKIE_FORMS)[number];
   extra: (typeof EXTRAS)[number];
@@ -34,20 +39,27 @@ interface Answer {
   headers: [string, string][];
   body: string;
   row: unknown;
+  audit: unknown[];
 }
 
 describe("lean get-session path", () => {
   let service: Service;
   let baOnly: ReturnType<typeof createApp>;
+  let tokenHook: ReturnType<typeof leanTokenSession>;
   let userId: string;
   let bannedId: string;
   let secret: string;
   let cookieName: string;
-  const now = new Date("2026-06-01T12:00:00.000Z");
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 
   beforeAll(async () => {
+    setMetricSink(() => {}); // one TokensMinted line per /token: not wanted on the test's stdout
     service = await startService(await testEnv("session_read"));
-    baOnly = createApp(service.config, { auth: service.auth, leanReads: false });
+    // Better Auth on its own: a second instance on the same database without the /token hook.
+    const own = authOptions(service.config, service.pool);
+    const ownAuth = betterAuth({ ...own, plugins: own.plugins.filter((p) => p.id !== "authplane-lean-token-session") }) as unknown as Auth;
+    baOnly = createApp(service.config, { auth: ownAuth, leanReads: false });
+    tokenHook = service.auth.options.plugins.find((p) => p.id === "authplane-lean-token-session") as ReturnType<typeof leanTokenSession>;
     userId = (await new Browser(service, APP_ONE).signUp("lean@example.org")).user.id;
     bannedId = (await new Browser(service, APP_ONE).signUp("banned@example.org")).user.id;
     await service.pool.query(`UPDATE "user" SET banned = true, "banReason" = 'offboarded' WHERE id = $1`, [bannedId]);
@@ -108,9 +120,11 @@ describe("lean get-session path", () => {
     if (cookie) headers.cookie = cookie;
     if (c.authorization) headers.authorization = "Bearer not-a-session";
     if (c.method === "POST") headers["content-type"] = "application/json";
-    const res = await app.request(`${AUTH_URL}/api/auth/get-session${c.query}`, { method: c.method, headers, ...(c.method === "POST" ? { body: "{}" } : {}) });
+    const auditFrom = (await service.pool.query(`SELECT coalesce(max(id), 0) AS id FROM authplane_audit`)).rows[0].id;
+    const res = await app.request(`${AUTH_URL}/api/auth/${c.endpoint}${c.query}`, { method: c.method, headers, ...(c.method === "POST" ? { body: "{}" } : {}) });
     const { rows } = await service.pool.query(`SELECT "expiresAt", "updatedAt" FROM "session" WHERE token = $1`, [token]);
-    return { status: res.status, headers: [...res.headers].sort(([a], [b]) => a.localeCompare(b)), body: await res.text(), row: rows[0] ?? null };
+    const audit = (await service.pool.query(`SELECT action, actor, subject, app, ip, outcome, detail FROM authplane_audit WHERE id > $1 ORDER BY id`, [auditFrom])).rows;
+    return { status: res.status, headers: [...res.headers].sort(([a], [b]) => a.localeCompare(b)), body: await res.text(), row: rows[0] ?? null, audit };
   }
 
   async function bothWays(c: Case): Promise<{ lean: Answer; own: Answer; served: boolean }> {
@@ -119,9 +133,9 @@ describe("lean get-session path", () => {
     const cookie = await cookieHeader(c, token);
     const reader = leanSessionRead(service.auth, service.pool);
     await putSession(token, c.state);
-    const before = reader.served;
+    const before = reader.served + tokenHook.served;
     const lean = await answer(service.app, c, token, cookie);
-    const served = reader.served > before;
+    const served = reader.served + tokenHook.served > before;
     await putSession(token, c.state); // the same state again: the first answer may have refreshed or deleted it
     const own = await answer(baOnly, c, token, cookie);
     await service.pool.query(`DELETE FROM "session" WHERE token = $1`, [token]);
@@ -129,10 +143,20 @@ describe("lean get-session path", () => {
   }
 
   it("answers a plain read itself, in one query, with Better Auth's exact response", async () => {
-    const { lean, own, served } = await bothWays({ state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false });
+    const { lean, own, served } = await bothWays({ endpoint: "get-session", state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false });
     expect(served).toBe(true);
     expect(lean.status).toBe(200);
     expect(JSON.parse(lean.body).user.email).toBe("lean@example.org");
+    expect(lean).toEqual(own);
+  });
+
+  it("hands /token the plain session: the same JWT and the same audit row as Better Auth's own read", async () => {
+    const { lean, own, served } = await bothWays({ endpoint: "token", state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false });
+    expect(served).toBe(true);
+    expect(lean.status).toBe(200);
+    const claims = JSON.parse(Buffer.from((JSON.parse(lean.body) as { token: string }).token.split(".")[1]!, "base64url").toString());
+    expect(claims).toMatchObject({ sub: userId, email: "lean@example.org", iat: Math.floor(now.getTime() / 1000) });
+    expect(lean.audit).toMatchObject([{ action: "token.minted", actor: userId }]);
     expect(lean).toEqual(own);
   });
 
@@ -147,10 +171,12 @@ describe("lean get-session path", () => {
       { state: "fresh", form: "signed", query: "?disableRefresh=true" },
       { state: "fresh", form: "signed", authorization: true },
     ] as Partial<Case>[]) {
-      const full: Case = { state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false, ...c };
+      for (const endpoint of ["get-session", "token"] as const) {
+      const full: Case = { endpoint, state: "fresh", form: "signed", extra: "none", query: "", method: "GET", authorization: false, ...c };
       const { lean, own, served } = await bothWays(full);
       expect(served, JSON.stringify(c)).toBe(false);
       expect(lean, JSON.stringify(c)).toEqual(own);
+      }
     }
   });
 
@@ -160,6 +186,7 @@ describe("lean get-session path", () => {
       fc.asyncProperty(
         // Weighted towards the plain read, so a good share of the runs takes the lean path.
         fc.record({
+          endpoint: fc.constantFrom("get-session" as const, "token" as const),
           state: fc.oneof({ weight: 3, arbitrary: fc.constantFrom("fresh" as const, "justInside" as const) }, { weight: 3, arbitrary: fc.constantFrom(...STATES) }),
           form: fc.oneof({ weight: 2, arbitrary: fc.constant("signed" as const) }, { weight: 3, arbitrary: fc.constantFrom(...COOKIE_FORMS) }),
           extra: fc.oneof({ weight: 2, arbitrary: fc.constantFrom("none" as const, "junk" as const) }, { weight: 1, arbitrary: fc.constantFrom(...EXTRAS) }),
@@ -173,7 +200,7 @@ describe("lean get-session path", () => {
           expect(lean).toEqual(own);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
     // The property is not vacuous: some random cases took the lean path.
     expect(servedCount).toBeGreaterThan(0);
