@@ -16,7 +16,7 @@ import { createApp } from "../../../functions/auth/app.js";
 import { authOptions, type Auth } from "../../../functions/auth/auth.js";
 import { leanSessionRead, leanTokenSession, verifiedToken } from "../../../functions/auth/session-read.js";
 import { setMetricSink } from "../../../functions/emf.js";
-import { APP_ONE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, AUTH_URL, startService, testEnv, type Service } from "./harness.js";
 
 const DAY = 24 * 3600 * 1000;
 const STATES = ["fresh", "refreshDue", "expired", "unknown", "banned", "justInside"] as const;
@@ -42,7 +42,13 @@ interface Answer {
   audit: unknown[];
 }
 
-describe("lean get-session path", () => {
+// https origins: Better Auth names the cookie __Secure-better-auth.session_token; plain http: better-auth.session_token.
+const VARIANTS = [
+  { name: "secure cookies", base: AUTH_URL, origin: APP_ONE, env: {}, runs: 120 },
+  { name: "plain http", base: "http://auth.authplane.test", origin: "http://app-one.authplane.test", env: { BETTER_AUTH_URL: "http://auth.authplane.test", TRUSTED_ORIGINS: "http://app-one.authplane.test", JWT_ISSUER: "http://auth.authplane.test" }, runs: 60 },
+];
+
+describe.each(VARIANTS)("lean get-session path ($name)", ({ base, origin, env, runs }) => {
   let service: Service;
   let baOnly: ReturnType<typeof createApp>;
   let tokenHook: ReturnType<typeof leanTokenSession>;
@@ -54,18 +60,23 @@ describe("lean get-session path", () => {
 
   beforeAll(async () => {
     setMetricSink(() => {}); // one TokensMinted line per /token: not wanted on the test's stdout
-    service = await startService(await testEnv("session_read"));
+    service = await startService(await testEnv("session_read", env));
     // Better Auth on its own: a second instance on the same database without the /token hook.
     const own = authOptions(service.config, service.pool);
     const ownAuth = betterAuth({ ...own, plugins: own.plugins.filter((p) => p.id !== "authplane-lean-token-session") }) as unknown as Auth;
     baOnly = createApp(service.config, { auth: ownAuth, leanReads: false });
     tokenHook = service.auth.options.plugins.find((p) => p.id === "authplane-lean-token-session") as ReturnType<typeof leanTokenSession>;
-    userId = (await new Browser(service, APP_ONE).signUp("lean@example.org")).user.id;
-    bannedId = (await new Browser(service, APP_ONE).signUp("banned@example.org")).user.id;
-    await service.pool.query(`UPDATE "user" SET banned = true, "banReason" = 'offboarded' WHERE id = $1`, [bannedId]);
+    userId = "u_lean";
+    bannedId = "u_banned";
+    await service.pool.query(
+      `INSERT INTO "user" (id, name, email, "emailVerified", image, "createdAt", "updatedAt", role, banned, "banReason")
+       VALUES ('u_lean', 'Lean', 'lean@example.org', true, NULL, now(), now(), 'user', false, NULL),
+              ('u_banned', 'Banned', 'banned@example.org', false, 'https://example.org/a.png', now(), now(), 'user', true, 'offboarded')`,
+    );
     const ctx = (await service.auth.$context) as { secret: string; authCookies: { sessionToken: { name: string } } };
     secret = ctx.secret;
     cookieName = ctx.authCookies.sessionToken.name;
+    expect(cookieName).toBe(base.startsWith("https:") ? "__Secure-better-auth.session_token" : "better-auth.session_token");
   });
   afterAll(() => service.close());
   afterEach(() => {
@@ -116,12 +127,12 @@ describe("lean get-session path", () => {
   }
 
   async function answer(app: ReturnType<typeof createApp>, c: Case, token: string, cookie: string | undefined): Promise<Answer> {
-    const headers: Record<string, string> = { origin: APP_ONE };
+    const headers: Record<string, string> = { origin };
     if (cookie) headers.cookie = cookie;
     if (c.authorization) headers.authorization = "Bearer not-a-session";
     if (c.method === "POST") headers["content-type"] = "application/json";
     const auditFrom = (await service.pool.query(`SELECT coalesce(max(id), 0) AS id FROM authplane_audit`)).rows[0].id;
-    const res = await app.request(`${AUTH_URL}/api/auth/${c.endpoint}${c.query}`, { method: c.method, headers, ...(c.method === "POST" ? { body: "{}" } : {}) });
+    const res = await app.request(`${base}/api/auth/${c.endpoint}${c.query}`, { method: c.method, headers, ...(c.method === "POST" ? { body: "{}" } : {}) });
     const { rows } = await service.pool.query(`SELECT "expiresAt", "updatedAt" FROM "session" WHERE token = $1`, [token]);
     const audit = (await service.pool.query(`SELECT action, actor, subject, app, ip, outcome, detail FROM authplane_audit WHERE id > $1 ORDER BY id`, [auditFrom])).rows;
     return { status: res.status, headers: [...res.headers].sort(([a], [b]) => a.localeCompare(b)), body: await res.text(), row: rows[0] ?? null, audit };
@@ -200,7 +211,7 @@ describe("lean get-session path", () => {
           expect(lean).toEqual(own);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: runs },
     );
     // The property is not vacuous: some random cases took the lean path.
     expect(servedCount).toBeGreaterThan(0);
