@@ -111,6 +111,8 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
   if (o.session?.cookieCache?.enabled) return "cookie cache";
   if ((o.session as { deferSessionRefresh?: boolean } | undefined)?.deferSessionRefresh) return "deferred session refresh";
   if (o.session?.disableSessionRefresh) return "session refresh disabled";
+  // Better Auth's limiter runs before its endpoints; a read answered here would skip it.
+  if (hooks && o.rateLimit?.enabled !== false && (o.rateLimit?.customRules as Record<string, unknown> | undefined)?.["/get-session"] !== false) return "rate limit on /get-session";
   if (hooks && (o.hooks?.before || o.hooks?.after)) return "global hooks";
   for (const model of ["session", "user"]) {
     for (const [key, field] of Object.entries(ctx.tables[model]?.fields ?? {})) {

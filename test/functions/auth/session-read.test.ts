@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { betterAuth } from "better-auth";
 import { createApp } from "../../../functions/auth/app.js";
 import { authOptions, type Auth } from "../../../functions/auth/auth.js";
-import { leanSessionRead, leanTokenSession, verifiedToken } from "../../../functions/auth/session-read.js";
+import { leanReadBlocker, leanSessionRead, leanTokenSession, verifiedToken } from "../../../functions/auth/session-read.js";
 import { setMetricSink } from "../../../functions/emf.js";
 import { APP_ONE, AUTH_URL, startService, testEnv, type Service } from "./harness.js";
 
@@ -215,6 +215,19 @@ describe.each(VARIANTS)("lean get-session path ($name)", ({ base, origin, env, r
     );
     // The property is not vacuous: some random cases took the lean path.
     expect(servedCount).toBeGreaterThan(0);
+  });
+
+  it("is off for the whole instance when Better Auth would do more than read (Redis, cookie cache, a limit, a hook)", async () => {
+    const ctx = (await service.auth.$context) as Parameters<typeof leanReadBlocker>[0];
+    const o = ctx.options;
+    expect(leanReadBlocker(ctx)).toBeUndefined();
+    const storage = { get: async () => null, set: async () => {}, delete: async () => {} } as never;
+    expect(leanReadBlocker({ ...ctx, options: { ...o, secondaryStorage: storage } })).toMatch(/secondary storage/);
+    expect(leanReadBlocker({ ...ctx, options: { ...o, session: { ...o.session, cookieCache: { enabled: true } } } })).toMatch(/cookie cache/);
+    expect(leanReadBlocker({ ...ctx, options: { ...o, rateLimit: { ...o.rateLimit, customRules: {} } } })).toMatch(/rate limit/);
+    expect(leanReadBlocker({ ...ctx, options: { ...o, hooks: { after: async () => {} } } as never })).toMatch(/global hooks/);
+    const sessionHook = { id: "x-session-hook", hooks: { after: [{ matcher: (c: { path?: string }) => c.path === "/get-session", handler: async () => {} }] } };
+    expect(leanReadBlocker({ ...ctx, options: { ...o, plugins: [...(o.plugins ?? []), sessionHook] } as never })).toMatch(/x-session-hook/);
   });
 
   it("verifies the signature as better-call does: 44 padded base64 characters of HMAC-SHA256", async () => {
