@@ -66,6 +66,17 @@ const englishOnlyZod: Plugin = {
   },
 };
 
+/** The authorizer's own property names (class state, option and config fields), safe to shorten. */
+const AUTHORIZER_INTERNAL_PROPS = new RegExp(
+  `^(${[
+    "options", "loadedAt", "lastAttempt", "inflight", "failures", "retryAfterMs", "fetchKeys", "fetchFeed", "confirmedAt", "nextAttemptAt",
+    "knownHeaders", "scratch", "lastFlush", "lastFault", "interval", "cooldownMs", "maxAgeMs", "timeoutMs", "refreshMs", "maxStaleMs",
+    "onFetchError", "jwksCooldownMs", "jwksMaxAgeMs", "jwksTimeoutMs", "revocationsRefreshMs", "revocationsMaxStaleMs", "revocationsUrl",
+    "metricsFlushMs", "flushIntervalMs", "clockToleranceSeconds", "maxLifetimeSeconds", "maxTokenLength", "cacheEntries", "seedJwks",
+    "jwksUrl", "requirementOf", "headerPart", "payloadPart", "signingInput", "expiresAt",
+  ].join("|")})$`,
+);
+
 export const FUNCTIONS = {
   auth: {
     entry: "functions/auth/lambda.ts",
@@ -80,7 +91,13 @@ export const FUNCTIONS = {
       ],
     },
   },
-  authorizer: { entry: "functions/authorizer/handler.ts" },
+  authorizer: {
+    entry: "functions/authorizer/handler.ts",
+    // Its 20 KB budget (test/functions/authorizer/bundle.test.ts): minify also the names of
+    // internal state and settings, which never leave the bundle. Only names no event, response,
+    // JSON document, JWK or Node API uses: esbuild renames every property of that name.
+    options: { mangleProps: AUTHORIZER_INTERNAL_PROPS },
+  },
 } satisfies Record<string, FunctionSpec>;
 
 export type FunctionName = keyof typeof FUNCTIONS;

@@ -87,6 +87,12 @@ const alertsSchema = z
   .object({
     /** Addresses subscribed to the alarm topic (each confirms by mail once). @default [] */
     email: z.array(email).default([]),
+    /**
+     * Encryption of the alarm topic: a customer managed KMS key ($1/month; CloudWatch cannot
+     * publish under the AWS managed aws/sns key) or none. Alarm notifications carry alarm names,
+     * thresholds and metric values, no personal data. @default "customer-managed"
+     */
+    topicKey: z.enum(["customer-managed", "none"], { error: 'expected "customer-managed" or "none"' }).default("customer-managed"),
   })
   .strict();
 
@@ -135,7 +141,7 @@ const environmentBase = z
     /** The auth function's connection budget and throttles. */
     auth: authFunctionSchema.default({ reservedConcurrency: 10, poolMax: 2, throttle: { burstLimit: 100, rateLimit: 50 }, signInThrottle: { burstLimit: 20, rateLimit: 10 } }),
     /** Where alarms go. @default no subscriptions (the topic still exists) */
-    alerts: alertsSchema.default({ email: [] }),
+    alerts: alertsSchema.default({ email: [], topicKey: "customer-managed" }),
     /** AWS X-Ray active tracing on the functions and the API stage. @default false */
     tracing: z.boolean().default(false),
     /** Bootstrap's own state: a local file at the repository root, or (after `terraform init -migrate-state`, docs/operations.md) the bucket it created. @default "local" */
@@ -244,6 +250,7 @@ const EXAMPLES: Record<string, unknown> = {
   alerts: { email: ["oncall@example.com"] },
   "alerts.email": ["oncall@example.com"],
   "alerts.email[]": "oncall@example.com",
+  "alerts.topicKey": "customer-managed",
   tracing: false,
   bootstrapState: "local",
   logRetentionDays: 30,

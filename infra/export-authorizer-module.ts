@@ -141,6 +141,13 @@ export const MODULE_VARIABLES: VariableSpec[] = [
     validation: [{ condition: 'var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))', message: "log_kms_key_arn must be a KMS key ARN (arn:aws:kms:…) or null." }],
   },
   {
+    name: "tracing",
+    type: "bool",
+    description: "X-Ray active tracing on the function (and the two X-Ray write actions on its role); false leaves Lambda's PassThrough.",
+    default: "false",
+    validation: [{ condition: "var.tracing != null", message: "tracing must be true or false." }],
+  },
+  {
     name: "permissions_boundary_arn",
     type: "string",
     description: "IAM permissions boundary for the execution role; null for none.",
@@ -386,7 +393,9 @@ The shared authplane JWT authorizer as a Lambda for API Gateway (HTTP API payloa
 REQUEST authorizers): it verifies the auth service's RS256 tokens against the cached JWKS, enforces
 the app and route permission the backend's stage declares, refuses revoked tokens from the auth
 service's revocation feed, and hands the claims to the backend as the authorizer context. Counters
-(Allows, Denies by Code, with Function=authorizer) arrive in its log group as CloudWatch EMF lines, namespace \`authplane\`.
+(Allows; Denies by Code and by Class, "fault" or "client", with Function=authorizer) arrive in its log group as CloudWatch
+EMF lines, namespace \`authplane\`: alarm on \`Denies{Function=authorizer,Class=fault}\` >= 1 to hear of
+\`revocations_stale\`, \`app_not_configured\`, \`ERR_AUTHORIZER_CONFIG\` and \`ERR_AUTHORIZER_INTERNAL\`.
 
 ## How a backend attaches
 
@@ -542,6 +551,43 @@ run "attaches_to_an_http_api_per_app_and_route" {
   }
 }
 
+run "traces_and_encrypts_logs_when_asked" {
+  command = apply
+
+  variables {
+    tracing         = true
+    log_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && length(aws_iam_role_policy.xray) == 1
+    error_message = "tracing = true: active tracing and the X-Ray write policy"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "the log group is encrypted with the given key"
+  }
+}
+
+run "untraced_by_default" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "PassThrough" && length(aws_iam_role_policy.xray) == 0
+    error_message = "tracing defaults to off: no X-Ray policy"
+  }
+}
+
+run "refuses_a_log_key_that_is_not_a_kms_arn" {
+  command = plan
+
+  variables {
+    log_kms_key_arn = "alias/aws/logs"
+  }
+
+  expect_failures = [var.log_kms_key_arn]
+}
+
 run "refuses_a_plain_http_jwks_url" {
   command = plan
 
@@ -581,6 +627,8 @@ const ADDRESSES: Record<string, string> = {
   "authorizer/role/assume": "assume_role",
   "authorizer/role/policy-doc": "this",
   "authorizer/invokers": "invokers",
+  "authorizer/xray-policy": "xray",
+  "authorizer/xray-policy-doc": "xray",
   "authorizer/arn-parameter": "function_arn",
   "authorizer/invoke-arn-parameter": "invoke_arn",
 };
@@ -605,6 +653,7 @@ function defineModule(app: App, bundlePath: string): TerraformStack {
     reservedConcurrency: n("reserved_concurrency"),
     logRetentionDays: n("log_retention_days"),
     logKmsKeyArn: s("log_kms_key_arn"),
+    tracing: vars.tracing!.booleanValue,
     permissionsBoundaryArn: s("permissions_boundary_arn"),
     tags: Token.asStringMap(vars.tags!.value),
     revocations: { url: s("revocations_url"), refreshMs: n("revocations_refresh_ms"), maxStaleMs: n("revocations_max_stale_ms") },

@@ -12,11 +12,13 @@ import { ApiGatewayAuthorizer } from "@cdktf/provider-aws/lib/api-gateway-author
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer/index.js";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission/index.js";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy/index.js";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter/index.js";
-import { TerraformIterator, Token } from "cdktf";
+import { Fn, TerraformIterator, Token, type IResolvable } from "cdktf";
 import { Construct } from "constructs";
 import type { LambdaBundle } from "./lambda-bundle.js";
-import { LambdaRole } from "./lambda-role.js";
+import { LambdaRole, XRAY_WRITE_ACTIONS } from "./lambda-role.js";
 
 /** Stage variable names the authorizer reads (the attachment contract). */
 export const AUTHPLANE_STAGE_VARIABLES = { app: "authplane_app", routes: "authplane_routes" } as const;
@@ -67,6 +69,11 @@ export interface JwtAuthorizerProps {
   reservedConcurrency?: number;
   /** KMS key ARN for the function's log group. @default undefined (CloudWatch's own encryption) */
   logKmsKeyArn?: string;
+  /**
+   * X-Ray active tracing (and the two X-Ray write actions on the role). A Terraform boolean
+   * (the plain module's `var.tracing`) decides at apply time. @default false
+   */
+  tracing?: boolean | IResolvable;
   /** IAM permissions boundary for the execution role. @default undefined */
   permissionsBoundaryArn?: string;
   /** Tags on every resource this construct creates. @default {} */
@@ -168,14 +175,31 @@ export class JwtAuthorizer extends Construct {
     super(scope, id);
     this.resultTtlSeconds = checkTtl(props.resultTtlSeconds ?? 30);
     const tags = props.tags && Object.keys(props.tags).length > 0 ? props.tags : undefined;
-    const role = new LambdaRole(this, "role", { functionName: props.name, logRetentionDays: props.logRetentionDays ?? 30, vpc: false });
-    // LambdaRole is shared with the auth service; these three are set on its resources here.
+    const tracing = props.tracing ?? false;
+    const role = new LambdaRole(this, "role", {
+      functionName: props.name,
+      logRetentionDays: props.logRetentionDays ?? 30,
+      vpc: false,
+      logKmsKeyArn: props.logKmsKeyArn,
+      tracing: tracing === true,
+    });
+    // LambdaRole is shared with the auth service; these two are set on its resources here.
     if (props.permissionsBoundaryArn) role.role.permissionsBoundary = props.permissionsBoundaryArn;
-    if (props.logKmsKeyArn) role.logGroup.kmsKeyId = props.logKmsKeyArn;
     if (tags) {
       role.role.tags = tags;
       role.logGroup.tags = tags;
     }
+    // Known only at apply (a Terraform boolean): the X-Ray write actions in a policy of their own
+    // that exists only when on. Lambda refuses active tracing before the role may write traces.
+    const xray =
+      typeof tracing === "boolean"
+        ? undefined
+        : new IamRolePolicy(this, "xray-policy", {
+            count: Token.asNumber(Fn.conditional(tracing, 1, 0)),
+            name: `${props.name}-xray`,
+            role: role.role.id,
+            policy: new DataAwsIamPolicyDocument(this, "xray-policy-doc", { statement: [{ sid: "XRayWrite", actions: XRAY_WRITE_ACTIONS, resources: ["*"] }] }).json,
+          });
     const revocations = props.revocations ?? {};
     const fn = new LambdaFunction(this, "function", {
       functionName: props.name,
@@ -201,8 +225,9 @@ export class JwtAuthorizer extends Construct {
         },
       },
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },
+      tracingConfig: typeof tracing === "boolean" ? (tracing ? { mode: "Active" } : undefined) : { mode: Token.asString(Fn.conditional(tracing, "Active", "PassThrough")) },
       tags,
-      dependsOn: [role.policy, role.logGroup],
+      dependsOn: [role.policy, role.logGroup, ...(xray ? [xray] : [])],
     });
     // No account-wide permission: only APIs that attach it (the helpers below, or the listed
     // execution ARNs) may invoke it, so another team's API cannot borrow its decisions.

@@ -1,7 +1,8 @@
 /**
  * What tells someone authplane is broken: CloudWatch alarms on the auth function, its API, the
  * authorizer (AWS's metrics and the authorizer's own deny counts) and Aurora, all publishing to
- * one KMS-encrypted SNS topic with the environment's email subscriptions, and one dashboard.
+ * one SNS topic (KMS-encrypted unless the environment chooses otherwise) with the environment's
+ * email subscriptions, and one dashboard.
  *
  * Takes names and ids only, so it can watch functions and a cluster that other stacks own.
  * Every alarm treats missing data as fine: an idle environment (Aurora paused, no traffic)
@@ -21,12 +22,16 @@ import { Construct } from "constructs";
 /**
  * The namespace, metric and dimension names the functions emit (functions/emf.ts for the auth
  * service, functions/authorizer/metrics.ts for the authorizer, whose denies carry the dimension
- * set {Function, Code}: an alarm must name exactly the set a metric was published with).
+ * sets {Function, Code} and {Function, Class}: an alarm must name exactly a set a metric was
+ * published with).
  */
 export const AUTHPLANE_METRICS = {
   namespace: "authplane",
   denies: "Denies",
   denyDimension: "Code",
+  /** "fault" (our side: functions/authorizer/deny-codes.ts FAULT_CODES) or "client". */
+  classDimension: "Class",
+  faultClass: "fault",
   /** The authorizer's fixed "Function" dimension value. */
   authorizerFunction: { Function: "authorizer" },
   signIns: "SignIns",
@@ -35,15 +40,12 @@ export const AUTHPLANE_METRICS = {
 } as const;
 
 /**
- * Deny codes worth waking someone for, with the 5-minute count that is unusual. The first four
- * are faults on our side (one is enough); the rest are normal in small numbers and an attack
- * or a broken client in large ones.
+ * Deny codes worth waking someone for, with the 5-minute count that is unusual: normal in small
+ * numbers, an attack or a broken client in large ones. The faults on our side (revocations_stale,
+ * app_not_configured, ERR_AUTHORIZER_CONFIG, ERR_AUTHORIZER_INTERNAL) share one alarm on
+ * Class=fault instead, where one is enough.
  */
 export const DEFAULT_DENY_ALARMS: Readonly<Record<string, number>> = {
-  revocations_stale: 1,
-  app_not_configured: 1,
-  ERR_AUTHORIZER_CONFIG: 1,
-  ERR_AUTHORIZER_INTERNAL: 1,
   ERR_JWKS_NO_MATCHING_KEY: 20,
   ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 20,
   wrong_app: 100,
@@ -74,6 +76,13 @@ export interface MonitoringProps {
   denyAlarms?: Record<string, number>;
   /** p99 duration (ms) of the auth function that alarms. @default 10000 (a resume from 0 ACU is ~15 s, so single cold resumes stay under p99) */
   p99DurationMs?: number;
+  /**
+   * The alarm topic's encryption: a customer managed KMS key CloudWatch may use, or none (SNS
+   * then keeps messages unencrypted at rest; they hold alarm names, thresholds and metric values,
+   * no personal data). The AWS managed aws/sns key is not an option: CloudWatch cannot publish
+   * to a topic under it. @default "customer-managed"
+   */
+  topicKey?: "customer-managed" | "none";
   /** Days before a deleted topic key is gone. @default 30 */
   keyDeletionWindowDays?: number;
 }
@@ -98,40 +107,14 @@ export class Monitoring extends Construct {
   readonly topicArn: string;
   readonly dashboardName: string;
   readonly alarms: CloudwatchMetricAlarm[] = [];
-  readonly keyArn: string;
+  /** undefined with `topicKey: "none"`. */
+  readonly keyArn: string | undefined;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const { name } = props;
-    const account = new DataAwsCallerIdentity(this, "account");
-
-    // CloudWatch can publish to an encrypted topic only with a customer managed key whose
-    // policy lets it (the AWS managed aws/sns key cannot be granted to it).
-    const keyPolicy = new DataAwsIamPolicyDocument(this, "key-policy", {
-      statement: [
-        {
-          sid: "AccountAdministers",
-          actions: ["kms:*"],
-          resources: ["*"],
-          principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${account.accountId}:root`] }],
-        },
-        {
-          sid: "CloudWatchAlarmsPublish",
-          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-          resources: ["*"],
-          principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account.accountId] }],
-        },
-      ],
-    });
-    const key = new KmsKey(this, "topic-key", {
-      description: `${name}: encrypts the alarm topic`,
-      enableKeyRotation: true,
-      deletionWindowInDays: props.keyDeletionWindowDays ?? 30,
-      policy: keyPolicy.json,
-    });
-    new KmsAlias(this, "topic-key-alias", { name: `alias/${name}-alarms`, targetKeyId: key.keyId });
-    const topic = new SnsTopic(this, "topic", { name: `${name}-alarms`, kmsMasterKeyId: key.arn });
+    const key = (props.topicKey ?? "customer-managed") === "customer-managed" ? this.topicKey(name, props.keyDeletionWindowDays ?? 30) : undefined;
+    const topic = new SnsTopic(this, "topic", { name: `${name}-alarms`, kmsMasterKeyId: key?.arn });
     (props.alertEmails ?? []).forEach((endpoint, i) => new SnsTopicSubscription(this, `email-${i}`, { topicArn: topic.arn, protocol: "email", endpoint }));
 
     const fn = (functionName: string) => ({ FunctionName: functionName });
@@ -173,6 +156,15 @@ export class Monitoring extends Construct {
         threshold: props.database.connectionBudget,
         comparison: "GreaterThanThreshold",
       },
+      {
+        id: "authorizer-faults",
+        description: "The authorizer denied a request through a fault on our side: revocations_stale, app_not_configured, ERR_AUTHORIZER_CONFIG or ERR_AUTHORIZER_INTERNAL (docs/operations.md)",
+        namespace: AUTHPLANE_METRICS.namespace,
+        metricName: AUTHPLANE_METRICS.denies,
+        dimensions: { ...AUTHPLANE_METRICS.authorizerFunction, [AUTHPLANE_METRICS.classDimension]: AUTHPLANE_METRICS.faultClass },
+        statistic: "Sum",
+        threshold: 1,
+      },
       { id: "db-errors", description: "The auth service could not reach or use the database", namespace: AUTHPLANE_METRICS.namespace, metricName: AUTHPLANE_METRICS.databaseErrors, dimensions: {}, statistic: "Sum", threshold: 1 },
       ...Object.entries(props.denyAlarms ?? DEFAULT_DENY_ALARMS).map(([code, threshold]) => ({
         id: `denies-${code.toLowerCase().replace(/_/g, "-")}`,
@@ -212,7 +204,37 @@ export class Monitoring extends Construct {
       dashboardBody: Fn.jsonencode(dashboardBody(props)),
     });
     this.topicArn = topic.arn;
-    this.keyArn = key.arn;
+    this.keyArn = key?.arn;
+  }
+
+  /** CloudWatch can publish to an encrypted topic only with a customer managed key whose policy lets it. */
+  private topicKey(name: string, deletionWindowInDays: number): KmsKey {
+    const account = new DataAwsCallerIdentity(this, "account");
+    const keyPolicy = new DataAwsIamPolicyDocument(this, "key-policy", {
+      statement: [
+        {
+          sid: "AccountAdministers",
+          actions: ["kms:*"],
+          resources: ["*"],
+          principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${account.accountId}:root`] }],
+        },
+        {
+          sid: "CloudWatchAlarmsPublish",
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account.accountId] }],
+        },
+      ],
+    });
+    const key = new KmsKey(this, "topic-key", {
+      description: `${name}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+      deletionWindowInDays,
+      policy: keyPolicy.json,
+    });
+    new KmsAlias(this, "topic-key-alias", { name: `alias/${name}-alarms`, targetKeyId: key.keyId });
+    return key;
   }
 }
 
@@ -239,6 +261,7 @@ function dashboardBody(props: MonitoringProps) {
       widget("Tokens minted, database errors", [[ns, AUTHPLANE_METRICS.tokensMinted], [ns, AUTHPLANE_METRICS.databaseErrors]], 8, 6),
       widget("Authorizer", [["AWS/Lambda", "Invocations", "FunctionName", props.authorizer.functionName], ["AWS/Lambda", "Errors", "FunctionName", props.authorizer.functionName]], 16, 6),
       widget("Denies by code", [[{ expression: `SEARCH('{${ns},Function,${AUTHPLANE_METRICS.denyDimension}} MetricName=${AUTHPLANE_METRICS.denies}', 'Sum', 300)`, id: "denies" }]], 0, 12),
+      widget("Authorizer denies: faults (alarm at 1) and client", [[{ expression: `SEARCH('{${ns},Function,${AUTHPLANE_METRICS.classDimension}} MetricName=${AUTHPLANE_METRICS.denies}', 'Sum', 300)`, id: "classes" }]], 0, 18),
       widget("Aurora capacity (ACU)", [["AWS/RDS", "ServerlessDatabaseCapacity", "DBClusterIdentifier", props.database.clusterIdentifier]], 8, 12, { stat: "Maximum" }),
       widget("Aurora connections", [["AWS/RDS", "DatabaseConnections", "DBClusterIdentifier", props.database.clusterIdentifier]], 16, 12, { stat: "Maximum" }),
     ],

@@ -37,8 +37,8 @@ export function authEnvironment(
     DB_IAM_AUTH: "true",
     // The connection budget: reserved concurrency × this + headroom ≤ max_connections (README).
     DB_POOL_MAX: String(env.auth.poolMax),
+    // Carries the Google client too (functions/auth/secrets.ts).
     AUTH_SECRET_ARN: refs.secrets.authSecretArn,
-    GOOGLE_OAUTH_SECRET_ARN: refs.secrets.googleOAuthSecretArn,
     PROXY_SECRET_ARN: refs.secrets.proxySecretArn,
   };
   if (env.passkeyRpId) vars.PASSKEY_RP_ID = env.passkeyRpId;
@@ -65,7 +65,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
     subnetIds: network.privateSubnetIds,
     securityGroupIds: [database.clientSecurityGroupId],
     environment,
-    secretArns: [secrets.authSecretArn, secrets.googleOAuthSecretArn, secrets.proxySecretArn],
+    secretArns: [secrets.authSecretArn, secrets.proxySecretArn],
     statements: [{ sid: "DatabaseLoginAsServiceRole", actions: ["rds-db:connect"], resources: [dbUserArn] }],
     reservedConcurrency: env.auth.reservedConcurrency,
     throttle: env.auth.throttle,
@@ -77,10 +77,10 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   });
   if (!domain) pointFunctionAt(service, service.url);
 
-  // The migrator needs the service's settings and the Better Auth secret, but none of the
-  // service's other secrets (its role could not read them) nor its IAM login.
+  // The migrator needs the service's settings and the database, as its master user: none of the
+  // service's secrets (its role cannot read them) nor its IAM login.
   const shared = Object.fromEntries(
-    Object.entries(environment).filter(([k]) => (!k.endsWith("_SECRET_ARN") || k === "AUTH_SECRET_ARN") && !["DB_USER", "DB_IAM_AUTH", "DB_POOL_MAX"].includes(k)),
+    Object.entries(environment).filter(([k]) => !k.endsWith("_SECRET_ARN") && !["DB_USER", "DB_IAM_AUTH", "DB_POOL_MAX"].includes(k)),
   );
   const migrator = new DatabaseMigrator(stack, "migrator", {
     name: `authplane-${env.name}-migrate`,
@@ -88,7 +88,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
     subnetIds: network.privateSubnetIds,
     securityGroupIds: [service.httpsSecurityGroupId, database.clientSecurityGroupId],
     environment: { ...shared, TRUST_PROXY_HEADERS: "false", BETTER_AUTH_URL: service.url, JWT_ISSUER: service.url, DB_SECRET_ARN: database.masterUserSecretArn, DB_SERVICE_ROLE: SERVICE_DB_USER },
-    secretArns: [database.masterUserSecretArn, secrets.authSecretArn],
+    secretArns: [database.masterUserSecretArn],
     logRetentionDays: env.logRetentionDays,
     logKmsKeyArn: env.logKmsKeyArn,
   });
@@ -96,8 +96,7 @@ export function authStack(scope: Construct, env: Environment, network: Network, 
   new TerraformOutput(stack, "url", { value: service.url, description: "Base URL of the auth service" });
   new TerraformOutput(stack, "function_name", { value: service.functionName });
   new TerraformOutput(stack, "migrate_function_name", { value: migrator.functionName, description: 'invoke with {"authplane":"migrate"} after every deploy' });
-  new TerraformOutput(stack, "auth_secret_arn", { value: secrets.authSecretArn, description: 'put-secret-value {"secret":"..."}' });
-  new TerraformOutput(stack, "google_oauth_secret_arn", { value: secrets.googleOAuthSecretArn, description: 'put-secret-value {"clientId":"...","clientSecret":"..."}' });
+  new TerraformOutput(stack, "auth_secret_arn", { value: secrets.authSecretArn, description: 'put-secret-value {"secret":"...","google":{"clientId":"...","clientSecret":"..."}}' });
   new TerraformOutput(stack, "proxy_secret_arn", { value: secrets.proxySecretArn, description: 'put-secret-value {"secret":"..."}; give the apps\' proxies the same value' });
   return { stack, secrets, service, migrator };
 }

@@ -20,6 +20,9 @@ export function authorizerStack(scope: Construct, env: Environment, auth: AuthSe
     audience: env.jwtAudience,
     ssmPrefix: authorizerSsmPrefix(env),
     logRetentionDays: env.logRetentionDays,
+    // The same settings the auth function takes (stacks/auth.ts).
+    logKmsKeyArn: env.logKmsKeyArn,
+    tracing: env.tracing,
   });
   new TerraformOutput(stack, "arn_parameter", { value: authorizer.arnParameterName });
   new TerraformOutput(stack, "invoke_arn_parameter", { value: authorizer.invokeArnParameterName });

@@ -17,6 +17,7 @@ export function monitoringStack(scope: Construct, env: Environment, parts: { aut
     auth: { functionName: parts.auth.functionName, timeoutSeconds: 29, apiId: parts.auth.apiId, stageName: parts.auth.stageName },
     authorizer: { functionName: parts.authorizer.functionName },
     database: { clusterIdentifier: parts.database.clusterIdentifier, maxCapacity: parts.database.maxCapacity, connectionBudget: connectionBudget(env) },
+    topicKey: env.alerts.topicKey,
     keyDeletionWindowDays: Math.max(7, env.secretRecoveryWindowDays),
   });
   new TerraformOutput(stack, "alarm_topic_arn", { value: monitoring.topicArn, description: "SNS topic every alarm publishes to" });

@@ -61,8 +61,8 @@ function withEventSourceIp<E extends LambdaEvent>(event: E): E {
 
 export async function handler(event: LambdaEvent | { authplane: "migrate" }, context?: LambdaContext) {
   if ("authplane" in event && event.authplane === "migrate") {
-    const { migrate } = await import("./migrate.js");
-    const { created, altered } = await migrate(await configOnce());
+    const { migrate, migrateConfigFromEnv } = await import("./migrate.js");
+    const { created, altered } = await migrate(await migrateConfigFromEnv(process.env));
     return { created, altered };
   }
   http ??= Promise.all([configOnce(), appModule()])

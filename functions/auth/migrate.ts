@@ -119,6 +119,16 @@ export async function databaseFromEnv(env: Env, cwd = process.cwd()): Promise<{ 
   throw new Error("no database: set DATABASE_URL (or DB_HOST, DB_NAME and DB_SECRET_ARN), or start `make dev` (which writes .dev/database-url)");
 }
 
+/**
+ * The migrate function's config (functions/auth/lambda.ts): the database and the service role to
+ * grant (DB_SERVICE_ROLE), nothing else. Its environment carries no Better Auth secret, and its
+ * role cannot read one: migrations need only the database.
+ */
+export async function migrateConfigFromEnv(env: Env): Promise<AuthConfig> {
+  const { database } = await databaseFromEnv(env);
+  return { ...schemaConfig(database), databaseServiceRole: env.DB_SERVICE_ROLE || undefined };
+}
+
 const USAGE = `usage: npm run migrate [-- --dry-run]
 Creates/updates Better Auth's and authplane's tables. Needs only the database:
 DATABASE_URL, or DB_HOST/DB_NAME with DB_SECRET_ARN (or DB_USER/DB_PASSWORD), or the make dev database (.dev/database-url).`;

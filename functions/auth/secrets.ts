@@ -15,7 +15,9 @@ export const SECRET_ARN_VARS = ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN", "D
 type ArnVar = (typeof SECRET_ARN_VARS)[number];
 
 export const SECRET_SHAPES: Record<ArnVar, string> = {
-  AUTH_SECRET_ARN: '{"secret":"<at least 32 random characters>"} or {"secrets":[{"version":2,"value":"…"},{"version":1,"value":"…"}]}',
+  AUTH_SECRET_ARN:
+    '{"secret":"<at least 32 random characters>"} or {"secrets":[{"version":2,"value":"…"},{"version":1,"value":"…"}]}, optionally with "google":{"clientId":"….apps.googleusercontent.com","clientSecret":"…"}',
+  // A separate Google secret is optional (forks that already keep one); it wins over "google" in the auth secret.
   GOOGLE_OAUTH_SECRET_ARN: '{"clientId":"….apps.googleusercontent.com","clientSecret":"…"}',
   DB_SECRET_ARN: '{"username":"…","password":"…"} (RDS writes this one itself)',
   PROXY_SECRET_ARN: '{"secret":"<at least 32 random characters>"} or {"secrets":["<new>","<old>"]} (the apps\' proxies sign with the same value)',
@@ -88,7 +90,29 @@ function field(json: Record<string, unknown>, variable: ArnVar, arn: string, nam
   return value;
 }
 
+function googleEnv(json: Record<string, unknown>, variable: ArnVar, arn: string): Record<string, string> {
+  return { GOOGLE_CLIENT_ID: field(json, variable, arn, "clientId"), GOOGLE_CLIENT_SECRET: field(json, variable, arn, "clientSecret") };
+}
+
+/**
+ * The auth secret also carries the Google client (one secret-month instead of two): both are
+ * read only by the auth function, so one secret grants no reader anything more.
+ */
 function authSecretEnv(json: Record<string, unknown>, arn: string): Record<string, string> {
+  let google: Record<string, string> = {};
+  if (json.google !== undefined) {
+    if (!json.google || typeof json.google !== "object" || Array.isArray(json.google)) {
+      throw new SecretError(`AUTH_SECRET_ARN: secret ${arn} "google" must be an object {"clientId":"…","clientSecret":"…"}`);
+    }
+    const inner = json.google as Record<string, unknown>;
+    const missing = ["clientId", "clientSecret"].find((k) => typeof inner[k] !== "string" || inner[k] === "");
+    if (missing) throw new SecretError(`AUTH_SECRET_ARN: secret ${arn} lacks the string field "google.${missing}"; expected ${SECRET_SHAPES.AUTH_SECRET_ARN}`);
+    google = { GOOGLE_CLIENT_ID: inner.clientId as string, GOOGLE_CLIENT_SECRET: inner.clientSecret as string };
+  }
+  return { ...google, ...authSigningEnv(json, arn) };
+}
+
+function authSigningEnv(json: Record<string, unknown>, arn: string): Record<string, string> {
   if (Array.isArray(json.secrets)) {
     const entries = json.secrets.map((s: unknown, i) => {
       const e = s as { version?: unknown; value?: unknown };
@@ -124,7 +148,7 @@ export async function fetchSecretEnv(env: Record<string, string | undefined>): P
       case "AUTH_SECRET_ARN":
         return authSecretEnv(json, arn);
       case "GOOGLE_OAUTH_SECRET_ARN":
-        return { GOOGLE_CLIENT_ID: field(json, variable, arn, "clientId"), GOOGLE_CLIENT_SECRET: field(json, variable, arn, "clientSecret") };
+        return googleEnv(json, variable, arn);
       case "DB_SECRET_ARN":
         return { DB_USER: field(json, variable, arn, "username"), DB_PASSWORD: field(json, variable, arn, "password") };
       case "PROXY_SECRET_ARN":
@@ -136,5 +160,6 @@ export async function fetchSecretEnv(env: Record<string, string | undefined>): P
   const settled = await Promise.allSettled(jobs);
   const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []));
   if (failures.length) throw new SecretError(failures.join("\n"));
+  // SECRET_ARN_VARS order: a separate GOOGLE_OAUTH_SECRET_ARN overrides the auth secret's "google".
   return Object.assign({}, ...settled.map((r) => (r.status === "fulfilled" ? r.value : {})));
 }

@@ -50,6 +50,12 @@ export const DENY = {
 
 export type DenyCode = (typeof DENY)[keyof typeof DENY];
 
+/**
+ * Codes that are our fault, not the caller's: one is worth an alarm (modules/monitoring.ts watches
+ * their sum as Class=fault). Every other code is Class=client: normal in small numbers.
+ */
+export const FAULT_CODES: ReadonlySet<string> = new Set([DENY.revocationsStale, DENY.appNotConfigured, DENY.config, DENY.internal]);
+
 /** Thrown inside the authorizer, caught at its edge and turned into a deny; never escapes. */
 export class Denied extends Error {
   constructor(

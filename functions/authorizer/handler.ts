@@ -7,6 +7,7 @@ import { createAuthorizer, safeDeny, writeLogLine, type Authorizer } from "./aut
 import { configFromEnv } from "./config.js";
 import { DENY } from "./deny-codes.js";
 import { eventKind, type AuthorizerResponse } from "./events.js";
+import { denyDocument } from "./metrics.js";
 
 let instance: Authorizer | undefined;
 
@@ -31,6 +32,8 @@ export async function handler(event: unknown): Promise<AuthorizerResponse> {
   } catch {
     // keep "unknown"
   }
-  writeLogLine({ level: "error", msg: "authorizer.deny", reason: DENY.config, error: ready, kind });
+  // No authorizer, so no counters: the log line is itself the EMF document, so each of these
+  // denies reaches the fault alarm (modules/monitoring.ts) with nothing held in memory.
+  writeLogLine({ ...denyDocument(DENY.config, 1, Date.now()), level: "error", msg: "authorizer.deny", reason: DENY.config, error: ready, kind });
   return safeDeny(kind, event);
 }

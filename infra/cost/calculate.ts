@@ -43,7 +43,7 @@ const FREE_TYPES = new Set([
   "aws_iam_role", "aws_iam_role_policy", "aws_iam_policy", "aws_iam_role_policy_attachment",
   "aws_lambda_permission", "aws_apigatewayv2_integration", "aws_apigatewayv2_route", "aws_apigatewayv2_stage", "aws_apigatewayv2_authorizer",
   "aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping", "aws_acm_certificate", "aws_acm_certificate_validation", "aws_route53_record",
-  "aws_ssm_parameter", "aws_kms_alias", "aws_sns_topic", "aws_sns_topic_subscription",
+  "aws_ssm_parameter", "aws_kms_alias", "aws_sns_topic_subscription",
   "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration", "aws_s3_bucket_public_access_block",
   "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy", "aws_eip",
 ]);
@@ -53,7 +53,6 @@ const FREE_BASIS: Record<string, string> = {
   aws_route53_record: "alias queries to AWS resources are free; the zone is hosted_zone_usd_month",
   aws_s3_bucket: "Terraform state: kilobytes, cents per year",
   aws_eip: "priced on aws_nat_gateway",
-  aws_sns_topic: "first 1,000 email notifications a month are free",
   aws_acm_certificate: "public certificates are free",
 };
 
@@ -105,8 +104,13 @@ export function calculateCost(env: string, region: string, stacks: ReadonlyMap<s
         item(count * p.secretMonth, 0, `$${p.secretMonth} per secret-month (read once per cold start)`);
         break;
       case "aws_kms_key":
-        item(count * p.kmsKeyMonth, 0, `$${p.kmsKeyMonth} per key-month`);
+        item(count * p.kmsKeyMonth, 0, `$${p.kmsKeyMonth} per key-month (customer managed; the alarm topic's with alerts.topicKey "customer-managed")`);
         break;
+      case "aws_sns_topic": {
+        const keyed = list.some((t) => t.kms_master_key_id);
+        item(0, 0, `first 1,000 email notifications a month are free; ${keyed ? "encrypted under a customer managed key (priced on aws_kms_key)" : 'no topic key (alerts.topicKey "none": alarm names and values only, no personal data)'}`);
+        break;
+      }
       case "aws_cloudwatch_metric_alarm": {
         const free = Math.min(freeAlarms, count);
         freeAlarms -= free;

@@ -125,6 +125,6 @@ export const REQUEST_ASSUMPTIONS = {
 export const CUSTOM_METRIC_SERIES = {
   /** SignIns × method (email, passkey, google, native), TokensMinted, DatabaseErrors. */
   auth: 6,
-  /** Denies × the deny codes seen in a typical month. */
-  authorizer: 8,
+  /** Denies × the deny codes seen in a typical month (8), Denies × Class (fault, client), Allows. */
+  authorizer: 11,
 } as const;

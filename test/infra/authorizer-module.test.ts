@@ -109,6 +109,7 @@ describe("JwtAuthorizer attachments (cdktf)", () => {
         timeoutSeconds: 3,
         reservedConcurrency: 20,
         logKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+        tracing: true,
         permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/boundary",
         tags: { team: "platform" },
         invokerSourceArns: ["arn:aws:execute-api:eu-west-1:123456789012:abc/authorizers/*"],
@@ -116,7 +117,9 @@ describe("JwtAuthorizer attachments (cdktf)", () => {
       });
     });
     const [fn] = all(json, "aws_lambda_function");
-    expect(fn).toMatchObject({ memory_size: 512, timeout: 3, reserved_concurrent_executions: 20, tags: { team: "platform" } });
+    expect(fn).toMatchObject({ memory_size: 512, timeout: 3, reserved_concurrent_executions: 20, tags: { team: "platform" }, tracing_config: { mode: "Active" } });
+    const policy = JSON.stringify(Object.values(json.data.aws_iam_policy_document));
+    expect(policy).toContain("xray:PutTraceSegments");
     expect(fn.environment.variables).toMatchObject({ REVOCATIONS_REFRESH_MS: "10000", REVOCATIONS_MAX_STALE_MS: "120000" });
     expect(all(json, "aws_cloudwatch_log_group")[0]).toMatchObject({ kms_key_id: "arn:aws:kms:eu-west-1:123456789012:key/k", tags: { team: "platform" } });
     expect(all(json, "aws_iam_role")[0]).toMatchObject({ permissions_boundary: "arn:aws:iam::123456789012:policy/boundary", tags: { team: "platform" } });
@@ -126,6 +129,10 @@ describe("JwtAuthorizer attachments (cdktf)", () => {
 
     const bare = synth((s, bundle) => new JwtAuthorizer(s, "authz", props(bundle)));
     expect(all(bare, "aws_lambda_permission")).toHaveLength(0);
+    // Untraced by default: no tracing config and no X-Ray action on the role.
+    expect(all(bare, "aws_lambda_function")[0].tracing_config).toBeUndefined();
+    expect(all(bare, "aws_cloudwatch_log_group")[0].kms_key_id).toBeUndefined();
+    expect(JSON.stringify(bare.data)).not.toContain("xray:");
   });
 });
 
@@ -209,7 +216,10 @@ describe("the authorizer as a plain Terraform module", () => {
     expect(test.ok, test.output).toBe(true);
     expect(test.output).toContain('run "applies_with_secure_defaults"... pass');
     expect(test.output).toContain('run "refuses_a_plain_http_jwks_url"... pass');
-    expect(test.output).toMatch(/Success! 4 passed, 0 failed/);
+    expect(test.output).toContain('run "traces_and_encrypts_logs_when_asked"... pass');
+    expect(test.output).toContain('run "untraced_by_default"... pass');
+    expect(test.output).toContain('run "refuses_a_log_key_that_is_not_a_kms_arn"... pass');
+    expect(test.output).toMatch(/Success! 7 passed, 0 failed/);
 
     // The message an operator sees: a plan of the module with an http:// URL, no expect_failures.
     writeFileSync(

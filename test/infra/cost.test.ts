@@ -41,6 +41,18 @@ describe("make cost", () => {
     expect(stdout).toContain(`idle: $${report.idle_usd_month.toFixed(2)}/month + hosted zone $0.00/month`);
   }, 120_000);
 
+  it("dev idles within $2 a month plus the hosted zone: two auth-stack secrets, no topic key, 14 alarms", () => {
+    const report = calculateCost("dev", "eu-west-1", stacksOf("dev"));
+    expect(report.idle_usd_month).toBeLessThanOrEqual(2);
+    expect(count("dev", "aws_secretsmanager_secret")).toBe(2);
+    expect(count("dev", "aws_kms_key")).toBe(0);
+    expect(count("dev", "aws_cloudwatch_metric_alarm")).toBe(14);
+    expect(report.items.find((i) => i.type === "aws_sns_topic")?.basis).toMatch(/no topic key/);
+    // Staging and prod keep the key, and price it.
+    const staging = calculateCost("staging", "eu-west-1", stacksOf("staging"));
+    expect(staging.items.find((i) => i.type === "aws_kms_key")).toMatchObject({ count: 1, idle_usd_month: PRICES["eu-west-1"]!.kmsKeyMonth });
+  });
+
   it("dev's idle figure is its secrets, its topic key, the alarms past the free ten and Aurora's storage, from the price table", () => {
     const p = PRICES["eu-west-1"]!;
     const report = calculateCost("dev", "eu-west-1", stacksOf("dev"));

@@ -120,6 +120,18 @@ describe("cross-field checks", () => {
     expect(loadError("pause-without-zero")).toMatch(/aurora\.secondsUntilAutoPause: only applies when aurora\.minCapacity is 0/);
   });
 
+  it("the alarm topic's key is a choice of two, customer-managed unless the file says otherwise", () => {
+    const dir = mkdtempSync(join(tmpdir(), "authplane-env-"));
+    const base = JSON.parse(readFileSync(file("bad-alert-email"), "utf8"));
+    const write = (alerts: unknown) => writeFileSync(join(dir, "qa.json"), JSON.stringify({ ...base, alerts }));
+    write({ email: ["oncall@example.com"], topicKey: "aws-managed" });
+    expect(() => loadEnvironments(dir, undefined)).toThrow(`${join(dir, "qa.json")}: alerts.topicKey: expected "customer-managed" or "none", got "aws-managed" (example: "customer-managed")`);
+    write({ email: [] });
+    expect(loadEnvironments(dir, undefined)[0]!.alerts.topicKey).toBe("customer-managed");
+    write({ email: [], topicKey: "none" });
+    expect(loadEnvironments(dir, undefined)[0]!.alerts.topicKey).toBe("none");
+  });
+
   it("alert addresses are checked one by one", () => {
     expect(loadError("bad-alert-email")).toBe(`${file("bad-alert-email")}: alerts.email[1]: expected an email address, got "not-an-address" (example: "oncall@example.com")`);
   });

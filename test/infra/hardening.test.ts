@@ -1,11 +1,14 @@
 /** Synth assertions for issue 13: observability, the hardened database, least privilege and the edge. */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
 import { Testing, TerraformStack } from "cdktf";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { auroraMaxConnections } from "../../infra/environment.js";
 import { AuroraServerless, DEFAULT_DENY_ALARMS, SIGN_IN_ROUTES } from "../../modules/index.js";
 import { connectionBudget } from "../../stacks/monitoring.js";
 import { AuthorizerMetrics } from "../../functions/authorizer/metrics.js";
+import { createAuthorizer } from "../../functions/authorizer/authorizer.js";
+import { DENY, FAULT_CODES } from "../../functions/authorizer/deny-codes.js";
+import { httpEvent, rsaKey, sign, testConfig } from "../functions/authorizer/support.js";
 import { resources, stackOf, synthesizeAll, type Synthesized } from "./synthesized.js";
 
 let synth: Synthesized;
@@ -20,15 +23,22 @@ const ref = (type: string, json: Record<string, any>, predicate: (r: any) => boo
 };
 
 describe("observability", () => {
-  it("every alarm publishes to the environment's KMS-encrypted topic, on alarm and on recovery, and treats silence as health", () => {
+  it("every alarm publishes to the environment's topic (KMS-encrypted unless it chooses none), on alarm and on recovery, and treats silence as health", () => {
     for (const env of synth.envs) {
       const mon = stackOf(synth, `${env.name}-monitoring`);
       const topic = ref("aws_sns_topic", mon);
       const [sns] = resources(mon, "aws_sns_topic");
-      expect(sns.kms_master_key_id).toBe(`${ref("aws_kms_key", mon)}.arn}`);
-      expect(resources(mon, "aws_kms_key")[0]).toMatchObject({ enable_key_rotation: true });
+      if (env.alerts.topicKey === "customer-managed") {
+        expect(sns.kms_master_key_id).toBe(`${ref("aws_kms_key", mon)}.arn}`);
+        expect(resources(mon, "aws_kms_key")[0]).toMatchObject({ enable_key_rotation: true });
+      } else {
+        expect(sns.kms_master_key_id).toBeUndefined();
+        expect(resources(mon, "aws_kms_key")).toHaveLength(0);
+        expect(resources(mon, "aws_kms_alias")).toHaveLength(0);
+      }
       const alarms = resources(mon, "aws_cloudwatch_metric_alarm");
-      expect(alarms.length).toBeGreaterThanOrEqual(9 + Object.keys(DEFAULT_DENY_ALARMS).length);
+      // 9 on AWS's metrics and the database errors, one on the authorizer's faults, one per attack code.
+      expect(alarms).toHaveLength(10 + Object.keys(DEFAULT_DENY_ALARMS).length);
       for (const a of alarms) {
         expect(a.alarm_actions, a.alarm_name).toEqual([`${topic}.arn}`]);
         expect(a.ok_actions, a.alarm_name).toEqual([`${topic}.arn}`]);
@@ -51,11 +61,70 @@ describe("observability", () => {
       expect(by("AWS/ApiGateway", "Latency")[0]).toMatchObject({ extended_statistic: "p99" });
       expect(by("AWS/RDS", "ServerlessDatabaseCapacity")[0]).toMatchObject({ threshold: env.aurora.maxCapacity, statistic: "Maximum", comparison_operator: "GreaterThanOrEqualToThreshold" });
       expect(by("AWS/RDS", "DatabaseConnections")[0]).toMatchObject({ threshold: connectionBudget(env), comparison_operator: "GreaterThanThreshold" });
-      const denies = by("authplane", "Denies");
+      const denies = by("authplane", "Denies").filter((a) => "Code" in a.dimensions);
       expect(denies.map((a) => a.dimensions.Code).sort()).toEqual(Object.keys(DEFAULT_DENY_ALARMS).sort());
       for (const a of denies) expect(a.threshold).toBe(DEFAULT_DENY_ALARMS[a.dimensions.Code]);
+      const faults = by("authplane", "Denies").filter((a) => !("Code" in a.dimensions));
+      expect(faults).toEqual([expect.objectContaining({ dimensions: { Function: "authorizer", Class: "fault" }, statistic: "Sum", threshold: 1 })]);
       expect(by("authplane", "DatabaseErrors")).toHaveLength(1);
     }
+  });
+
+  it("dev's topic goes without a key ($1/month saved); staging and prod keep the customer managed key", () => {
+    const choice = Object.fromEntries(synth.envs.map((e) => [e.name, e.alerts.topicKey]));
+    expect(choice).toMatchObject({ dev: "none", staging: "customer-managed", prod: "customer-managed" });
+  });
+
+  it("each fault code, produced by the real authorizer, reaches the one fault alarm's metric", async () => {
+    const alarm = resources(stackOf(synth, "dev-monitoring"), "aws_cloudwatch_metric_alarm").find((a) => a.alarm_name === "authplane-dev-authorizer-faults");
+    expect(alarm).toMatchObject({ namespace: "authplane", metric_name: "Denies", threshold: 1, comparison_operator: "GreaterThanOrEqualToThreshold" });
+    /** Does this EMF document put a data point on the alarm's metric (namespace, name, exact dimension set and values)? */
+    const feedsAlarm = (doc: Record<string, any>) =>
+      doc._aws.CloudWatchMetrics.some(
+        (d: any) =>
+          d.Namespace === alarm.namespace &&
+          d.Metrics.some((m: any) => m.Name === alarm.metric_name) &&
+          d.Dimensions.some((set: string[]) => [...set].sort().join() === Object.keys(alarm.dimensions).sort().join()),
+      ) && Object.entries(alarm.dimensions).every(([k, v]) => doc[k] === v) && doc[alarm.metric_name] >= alarm.threshold;
+
+    const key = await rsaKey();
+    const token = await sign(key);
+    const reached = new Set<string>();
+    const run = async (config: Parameters<typeof testConfig>[1], event: unknown, deps: Parameters<typeof createAuthorizer>[1] = {}) => {
+      const docs: Array<Record<string, any>> = [];
+      // A long flush interval: the fault must be written at once, not on a later request.
+      const authorizer = createAuthorizer(testConfig([key.jwk], { metricsFlushMs: 600_000, ...config }), { log: () => {}, metrics: (l) => docs.push(JSON.parse(l)), ...deps });
+      expect(await authorizer.handle(event)).toEqual({ isAuthorized: false });
+      for (const d of docs.filter(feedsAlarm)) reached.add(d.Code);
+    };
+    await run({}, httpEvent(`Bearer ${token}`, {}, null)); // app_not_configured: a stage without authplane_app
+    await run({ revocationsUrl: new URL("http://127.0.0.1:9/revocations") }, httpEvent(`Bearer ${token}`)); // revocations_stale: the feed never answered
+    const broken = { peek: () => { throw new TypeError("bug"); }, get: async () => { throw new TypeError("bug"); } };
+    await run({}, httpEvent(`Bearer ${token}`), { keys: broken }); // ERR_AUTHORIZER_INTERNAL: an error that is not a deny
+
+    // ERR_AUTHORIZER_CONFIG comes from the Lambda entry when the environment is broken: its log line is the document.
+    vi.resetModules();
+    for (const name of ["JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE"]) vi.stubEnv(name, "");
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (lines.push(String(chunk)), true));
+    try {
+      const { handler } = await import("../../functions/authorizer/handler.js");
+      expect(await handler(httpEvent(`Bearer ${token}`))).toEqual({ isAuthorized: false });
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    for (const d of lines.map((l) => JSON.parse(l)).filter(feedsAlarm)) reached.add(d.Code);
+
+    expect([...reached].sort()).toEqual([...FAULT_CODES].sort());
+    expect([...FAULT_CODES].sort()).toEqual([DENY.appNotConfigured, DENY.config, DENY.internal, DENY.revocationsStale].sort());
+  });
+
+  it("client denies never reach the fault alarm, however many", () => {
+    const docs: Array<Record<string, any>> = [];
+    const metrics = new AuthorizerMetrics({ write: (l) => docs.push(JSON.parse(l)), flushIntervalMs: 0 });
+    for (const code of Object.keys(DEFAULT_DENY_ALARMS)) metrics.deny(code);
+    expect(docs.map((d) => [d.Code, d.Class])).toEqual(Object.keys(DEFAULT_DENY_ALARMS).map((c) => [c, "client"]));
   });
 
   it("alert subscriptions come from the environment file, and there is one dashboard per environment", () => {
@@ -65,14 +134,19 @@ describe("observability", () => {
       const dashboards = resources(mon, "aws_cloudwatch_dashboard");
       expect(dashboards.map((d) => d.dashboard_name)).toEqual([`authplane-${env.name}`]);
       expect(dashboards[0].dashboard_body).toContain("Denies by code");
+      expect(dashboards[0].dashboard_body).toContain("Function,Class} MetricName=Denies");
     }
   });
 
-  it("X-Ray tracing follows the environment's switch", () => {
+  it("X-Ray tracing follows the environment's switch, on the auth function and the authorizer", () => {
     for (const env of synth.envs) {
       const [fn] = resources(stackOf(synth, `${env.name}-auth`), "aws_lambda_function").filter((f) => f.function_name === `authplane-${env.name}-auth`);
       expect(fn.tracing_config?.mode).toBe(env.tracing ? "Active" : undefined);
+      const authorizer = stackOf(synth, `${env.name}-authorizer`);
+      expect(resources(authorizer, "aws_lambda_function")[0].tracing_config?.mode).toBe(env.tracing ? "Active" : undefined);
+      expect(JSON.stringify(authorizer.data).includes("xray:PutTraceSegments")).toBe(env.tracing);
     }
+    expect(synth.envs.some((e) => e.tracing) && synth.envs.some((e) => !e.tracing)).toBe(true);
   });
 
   it("each deny alarm names exactly the metric and dimension set the authorizer publishes", () => {
@@ -191,12 +265,12 @@ describe("least privilege and edge", () => {
     const [dev] = synth.envs.filter((e) => e.name === "dev");
     const key = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const withKey = synthesizeAll([{ ...dev!, logKmsKeyArn: key }]);
-    for (const component of ["auth", "database"]) {
+    for (const component of ["auth", "database", "authorizer"]) {
       const groups = resources(stackOf(withKey, `dev-${component}`), "aws_cloudwatch_log_group");
       expect(groups.length).toBeGreaterThan(0);
       for (const g of groups) expect(g.kms_key_id, g.name).toBe(key);
     }
-    for (const g of resources(stackOf(synth, "dev-auth"), "aws_cloudwatch_log_group")) expect(g.kms_key_id).toBeUndefined();
+    for (const component of ["auth", "authorizer"]) for (const g of resources(stackOf(synth, `dev-${component}`), "aws_cloudwatch_log_group")) expect(g.kms_key_id).toBeUndefined();
   });
 
   it('bootstrapState "s3" moves bootstrap\'s own state into the bucket it created', () => {

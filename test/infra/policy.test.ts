@@ -112,7 +112,8 @@ describe("policy over every synthesized stack", () => {
   it("secrets are created without a value and the database password is RDS-managed", () => {
     for (const env of synth.envs) {
       const auth = stackOf(synth, `${env.name}-auth`);
-      expect(resources(auth, "aws_secretsmanager_secret").length).toBeGreaterThanOrEqual(2);
+      // The auth secret (Better Auth + Google) and the proxy key: two secret-months, not three.
+      expect(resources(auth, "aws_secretsmanager_secret").map((s) => s.name).sort()).toEqual([`authplane-${env.name}/auth`, `authplane-${env.name}/proxy`]);
       const [cluster] = resources(stackOf(synth, `${env.name}-database`), "aws_rds_cluster");
       expect(cluster?.manage_master_user_password).toBe(true);
       expect(cluster?.master_password).toBeUndefined();
@@ -179,9 +180,9 @@ describe("policy over every synthesized stack", () => {
       const statements = roleStatements(auth, `authplane-${env.name}-auth`);
       const secrets = statements.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
       const readable = secrets.flatMap((s) => s.Resource);
-      // Exactly the secrets this stack creates (auth, Google, proxy): local references, none from the database stack.
+      // Exactly the secrets this stack creates (auth with Google inside, proxy): local references, none from the database stack.
       expect(readable.sort()).toEqual(Object.keys(auth.resource?.aws_secretsmanager_secret ?? {}).map((n) => `\${aws_secretsmanager_secret.${n}.arn}`).sort());
-      expect(readable.length).toBeGreaterThanOrEqual(2);
+      expect(readable).toHaveLength(2);
       for (const s of secrets) expect(s.Action).toEqual(["secretsmanager:GetSecretValue"]);
       const connect = statements.filter((s) => s.Action.includes("rds-db:connect"));
       expect(connect).toHaveLength(1);
@@ -197,12 +198,12 @@ describe("policy over every synthesized stack", () => {
       const [migrator] = resources(auth, "aws_lambda_function").filter((f) => f.function_name === `authplane-${env.name}-migrate`);
       // Every secret it is told about, it may read: no cold start fails on a secret it cannot open.
       const arnVars = Object.keys(migrator.environment.variables).filter((k) => k.endsWith("_SECRET_ARN")).sort();
-      expect(arnVars).toEqual(["AUTH_SECRET_ARN", "DB_SECRET_ARN"]);
+      expect(arnVars).toEqual(["DB_SECRET_ARN"]);
       const migrate = roleStatements(auth, `authplane-${env.name}-migrate`).filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:")));
       const readable = migrate.flatMap((s) => s.Resource);
-      // The master secret and the auth secret; it serves no requests, so no proxy secret.
-      expect(readable).toHaveLength(2);
-      expect(readable.some((arn) => arn.includes(`cross-stack-reference-input-${env.name}-database`))).toBe(true);
+      // The master secret only: migrate needs the database, never the Better Auth secret nor the proxy key.
+      expect(readable).toHaveLength(1);
+      expect(readable[0]).toContain(`cross-stack-reference-input-${env.name}-database`);
       const permissions = resources(auth, "aws_lambda_permission");
       for (const p of permissions) expect(p.function_name).not.toContain("migrator");
     }

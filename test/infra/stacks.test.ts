@@ -138,7 +138,9 @@ describe("synthesized stacks", () => {
       expect(vars.DB_PASSWORD).toBeUndefined();
       if (env.passkeyRpId) expect(vars.PASSKEY_RP_ID).toBe(env.passkeyRpId);
       for (const ref of ["DB_HOST"]) expect(vars[ref]).toMatch(new RegExp(`^\\$\\{data\\.terraform_remote_state\\.cross-stack-reference-input-${env.name}-database\\.`));
-      for (const ref of ["AUTH_SECRET_ARN", "GOOGLE_OAUTH_SECRET_ARN"]) expect(vars[ref]).toMatch(/^\$\{aws_secretsmanager_secret\.[^}]+\.arn\}$/);
+      for (const ref of ["AUTH_SECRET_ARN", "PROXY_SECRET_ARN"]) expect(vars[ref]).toMatch(/^\$\{aws_secretsmanager_secret\.[^}]+\.arn\}$/);
+      // The Google client lives in the auth secret: no separate secret to pay for.
+      expect(vars.GOOGLE_OAUTH_SECRET_ARN).toBeUndefined();
       const groups = functions[0]?.vpc_config.security_group_ids as string[];
       // Its own HTTPS-egress group plus the database's client group, nothing else.
       expect(groups).toHaveLength(2);

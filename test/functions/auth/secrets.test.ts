@@ -87,6 +87,47 @@ describe("secrets at cold start", () => {
     expect(await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN })).toEqual({ BETTER_AUTH_SECRETS: `2:${AUTH_VALUE}-v2,1:${AUTH_VALUE}` });
   });
 
+  it("the auth secret carries the Google client: one secret read gives both", async () => {
+    answer({ [AUTH_ARN]: JSON.stringify({ secret: AUTH_VALUE, google: { clientId: "one.apps.googleusercontent.com", clientSecret: "google-secret" } }) });
+    const env = { ...lambdaEnv, GOOGLE_OAUTH_SECRET_ARN: "", DB_SECRET_ARN: "" };
+    expect(await fetchSecretEnv(env)).toEqual({ BETTER_AUTH_SECRET: AUTH_VALUE, GOOGLE_CLIENT_ID: "one.apps.googleusercontent.com", GOOGLE_CLIENT_SECRET: "google-secret" });
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    resetSecretCache();
+    const config = await loadConfig({ ...env, DATABASE_URL: "postgres://x@127.0.0.1:1/x" });
+    expect(config.google).toMatchObject({ clientId: "one.apps.googleusercontent.com", clientSecret: "google-secret" });
+    expect(config.secrets).toEqual([{ version: 1, value: AUTH_VALUE }]);
+  });
+
+  it("without a google object the auth secret alone signs in without Google", async () => {
+    answer({ [AUTH_ARN]: JSON.stringify({ secrets: [{ version: 1, value: AUTH_VALUE }] }) });
+    expect(await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN })).toEqual({ BETTER_AUTH_SECRETS: `1:${AUTH_VALUE}` });
+  });
+
+  it("a fork's separate GOOGLE_OAUTH_SECRET_ARN still works and wins over the auth secret's google", async () => {
+    answer({
+      [AUTH_ARN]: JSON.stringify({ secret: AUTH_VALUE, google: { clientId: "embedded", clientSecret: "embedded-secret" } }),
+      [GOOGLE_ARN]: JSON.stringify({ clientId: "separate", clientSecret: "separate-secret" }),
+    });
+    expect(await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN, GOOGLE_OAUTH_SECRET_ARN: GOOGLE_ARN })).toEqual({
+      BETTER_AUTH_SECRET: AUTH_VALUE,
+      GOOGLE_CLIENT_ID: "separate",
+      GOOGLE_CLIENT_SECRET: "separate-secret",
+    });
+  });
+
+  it("a half google object in the auth secret names the field, never a value", async () => {
+    answer({ [AUTH_ARN]: JSON.stringify({ secret: AUTH_VALUE, google: { clientId: "x", clientSecret: "" } }) });
+    const err = (await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN }).catch((e: Error) => e)) as Error;
+    expect(err.message).toContain('"google.clientSecret"');
+    expect(err.message).not.toContain(AUTH_VALUE);
+    resetSecretCache();
+    sm.reset();
+    answer({ [AUTH_ARN]: JSON.stringify({ secret: AUTH_VALUE, google: "GOCSPX-not-an-object" }) });
+    const err2 = (await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN }).catch((e: Error) => e)) as Error;
+    expect(err2.message).toMatch(/"google" must be an object/);
+    expect(err2.message).not.toContain("GOCSPX");
+  });
+
   it("a missing field fails the cold start naming the ARN and the field, never the value", async () => {
     answer({ [AUTH_ARN]: JSON.stringify({ secrett: AUTH_VALUE }) });
     const err = await fetchSecretEnv({ AUTH_SECRET_ARN: AUTH_ARN }).catch((e: Error) => e);

@@ -10,7 +10,9 @@ import { createApp } from "../../../functions/auth/app.js";
 import { createAuth, createPool } from "../../../functions/auth/auth.js";
 import { configFromEnv } from "../../../functions/auth/config.js";
 import { migrate } from "../../../functions/auth/migrate.js";
-import { serviceRoleStatements } from "../../../functions/auth/service-role.js";
+import { recordAudit, writeAudit } from "../../../functions/auth/audit.js";
+import { readRevocationFeed, recordRevocation } from "../../../functions/auth/revocations.js";
+import { NARROWER_GRANTS, serviceRoleStatements } from "../../../functions/auth/service-role.js";
 import { APP_ONE, Browser, testEnv, type Service } from "./harness.js";
 
 // Roles are server-wide and test files share one server: a name of this file's own.
@@ -71,6 +73,44 @@ describe("the service's own database role", () => {
     }
   });
 
+  it("may append to the audit trail but never read, change or erase it; retention runs as the operator", async () => {
+    const client = asServiceRole();
+    await client.connect();
+    try {
+      const action = `role-test-${randomBytes(4).toString("hex")}`;
+      expect(await recordAudit(client, { action, actor: "operator@example.org", outcome: "ok" })).toBe(true);
+      const { rows } = await admin.query("SELECT id, outcome FROM authplane_audit WHERE action = $1", [action]);
+      expect(rows).toEqual([{ id: expect.any(String), outcome: "ok" }]);
+      const id = rows[0].id as string;
+      await expect(client.query("UPDATE authplane_audit SET outcome = 'forged' WHERE id = $1", [id])).rejects.toThrow(/permission denied for table authplane_audit/);
+      await expect(client.query("DELETE FROM authplane_audit WHERE id = $1", [id])).rejects.toThrow(/permission denied for table authplane_audit/);
+      await expect(client.query("TRUNCATE authplane_audit")).rejects.toThrow(/permission denied for table authplane_audit/);
+      await expect(client.query("SELECT * FROM authplane_audit")).rejects.toThrow(/permission denied for table authplane_audit/);
+      // The row is untouched, and the operator (here: the master user) can still prune.
+      expect((await admin.query("SELECT outcome FROM authplane_audit WHERE id = $1", [id])).rows).toEqual([{ outcome: "ok" }]);
+      expect((await admin.query("DELETE FROM authplane_audit WHERE id = $1", [id])).rowCount).toBe(1);
+      await expect(writeAudit(client, { action, outcome: "ok" })).resolves.toBeUndefined();
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("keeps the revocation and backoff tables read-write: upsert, prune and read the feed as the role", async () => {
+    const client = asServiceRole();
+    await client.connect();
+    try {
+      await recordRevocation(client, "subject", ["role_user"]);
+      await recordRevocation(client, "subject", ["role_user"]); // the ON CONFLICT update path
+      const { feed } = await readRevocationFeed(client);
+      expect(feed.subjects.role_user).toEqual(expect.any(Number));
+      await client.query("INSERT INTO authplane_attempt_backoff (key, failures, last_failure_at) VALUES ('k', 1, now()) ON CONFLICT (key) DO UPDATE SET failures = authplane_attempt_backoff.failures + 1");
+      await client.query("DELETE FROM authplane_attempt_backoff WHERE key = 'k'");
+      await expect(client.query("TRUNCATE authplane_revocation")).rejects.toThrow(/permission denied/);
+    } finally {
+      await client.end();
+    }
+  });
+
   it("re-running migrate (as every deploy does) changes nothing and keeps the grants", async () => {
     const result = await migrate(configFromEnv(await testEnvFor(masterUrl)));
     expect(result.created).toEqual([]);
@@ -79,16 +119,24 @@ describe("the service's own database role", () => {
       [role],
     );
     const tables = await admin.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'");
-    expect(rows[0].n).toBe(tables.rows[0].n * 4);
+    const narrowed = Object.values(NARROWER_GRANTS).reduce((n, privileges) => n + 4 - privileges.length, 0);
+    expect(rows[0].n).toBe(tables.rows[0].n * 4 - narrowed);
+    const audit = await admin.query("SELECT privilege_type FROM information_schema.role_table_grants WHERE grantee = $1 AND table_name = 'authplane_audit'", [role]);
+    expect(audit.rows.map((r) => r.privilege_type)).toEqual(["INSERT"]);
   });
 
   it("the dry run prints the role's statements; a bad role name is refused before any SQL", async () => {
     const dry = await migrate(configFromEnv(await testEnvFor(masterUrl)), { dryRun: true });
     expect(dry.sql).toContain(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "${role}"`);
+    expect(dry.sql).toContain(`REVOKE ALL ON TABLE "authplane_audit" FROM "${role}";\nGRANT INSERT ON TABLE "authplane_audit" TO "${role}"`);
     expect(dry.sql).toContain("GRANT rds_iam");
     expect(() => serviceRoleStatements('x"; DROP TABLE "user')).toThrow(/expected a lower-case PostgreSQL role name/);
   });
 });
+
+function asServiceRole(): pg.Client {
+  return new pg.Client({ connectionString: service.config.database && "connectionString" in service.config.database ? service.config.database.connectionString : "" });
+}
 
 async function testEnvFor(url: string) {
   return { ...(await testEnv("svcrole-again")), DATABASE_URL: url, DB_SERVICE_ROLE: role };

@@ -46,7 +46,19 @@ describe("the Lambda entry", () => {
   it("denies everything, naming the missing variable, when the environment is incomplete", async () => {
     const { handler, lines } = await freshHandler({ JWKS_URL: ENV.JWKS_URL, JWT_AUDIENCE: ENV.JWT_AUDIENCE });
     expect(await handler(httpEvent(`Bearer ${await sign(key)}`))).toEqual({ isAuthorized: false });
-    expect(JSON.parse(lines[0]!)).toEqual({ level: "error", msg: "authorizer.deny", reason: DENY.config, error: "JWT_ISSUER is required", kind: "http-v2" });
+    // The log line is also the EMF document of one fault deny (the fault alarm counts it).
+    expect(JSON.parse(lines[0]!)).toEqual({
+      level: "error",
+      msg: "authorizer.deny",
+      reason: DENY.config,
+      error: "JWT_ISSUER is required",
+      kind: "http-v2",
+      _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: "authplane", Dimensions: [["Function", "Code"], ["Function", "Class"]], Metrics: [{ Name: "Denies", Unit: "Count" }] }] },
+      Function: "authorizer",
+      Code: DENY.config,
+      Class: "fault",
+      Denies: 1,
+    });
   });
 
   it("never throws, whatever it is handed", async () => {

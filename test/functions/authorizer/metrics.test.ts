@@ -43,8 +43,10 @@ describe("EMF counters", () => {
     expect(denies).toEqual({ [DENY.wrongApp]: 7, [DENY.headerMissing]: 3 });
     for (const d of documents.filter((x) => "Denies" in x)) {
       // The dimension the monitoring stack's deny alarms read (modules/monitoring.ts).
-      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["Function", "Code"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
+      // Two dimension sets from one line: by code (attack alarms) and by class (the fault alarm).
+      expect(d._aws.CloudWatchMetrics[0]).toEqual({ Namespace: "authplane", Dimensions: [["Function", "Code"], ["Function", "Class"]], Metrics: [{ Name: "Denies", Unit: "Count" }] });
       expect(d.Function).toBe("authorizer");
+      expect(d.Class).toBe("client");
     }
     // Counted since the last flush only; nothing to write, nothing written.
     authorizer.metrics.flush();
@@ -58,7 +60,27 @@ describe("EMF counters", () => {
       denies: AUTHORIZER_METRICS.denies,
       denyDimension: AUTHORIZER_METRICS.codeDimension,
       authorizerFunction: AUTHORIZER_METRICS.function,
+      classDimension: AUTHORIZER_METRICS.classDimension,
+      faultClass: AUTHORIZER_METRICS.faultClass,
     });
+  });
+
+  it("the first fault of an interval is written at once; later ones wait for the interval", () => {
+    const lines: Array<Record<string, any>> = [];
+    const clock = { t: 1_000_000 };
+    const metrics = new AuthorizerMetrics({ write: (l) => lines.push(JSON.parse(l)), flushIntervalMs: 10_000, now: () => clock.t });
+    metrics.deny(DENY.wrongApp);
+    expect(lines).toEqual([]);
+    metrics.deny(DENY.revocationsStale);
+    // Flushed together: the fault and the client deny counted before it.
+    expect(lines.map((d) => [d.Code, d.Class, d.Denies])).toEqual([[DENY.wrongApp, "client", 1], [DENY.revocationsStale, "fault", 1]]);
+    clock.t += 1_000;
+    metrics.deny(DENY.revocationsStale);
+    metrics.deny(DENY.internal);
+    expect(lines).toHaveLength(2);
+    clock.t += 10_000;
+    metrics.deny(DENY.config);
+    expect(lines.slice(2).map((d) => [d.Code, d.Class, d.Denies])).toEqual([[DENY.revocationsStale, "fault", 1], [DENY.internal, "fault", 1], [DENY.config, "fault", 1]]);
   });
 
   it("a broken sink never fails a request", async () => {
