@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
-import { configFromEnv } from "../../../functions/auth/config.js";
+import { configFromEnv, type Env } from "../../../functions/auth/config.js";
 import { migrate } from "../../../functions/auth/migrate.js";
 import { startServer, type RunningServer } from "../../../functions/auth/server.js";
 import { freePort } from "../../support/postgres.js";
@@ -18,7 +18,7 @@ describe("node server", () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    const env = { ...(await testEnv("node_server")), BETTER_AUTH_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: `http://127.0.0.1:${port}`, ALLOWED_RP_IDS: "127.0.0.1", PASSKEY_RP_ID: "127.0.0.1", TRUST_PROXY_HEADERS: "false" };
+    const env: Env = { ...(await testEnv("node_server")), BETTER_AUTH_URL: `http://127.0.0.1:${port}`, TRUSTED_ORIGINS: `http://127.0.0.1:${port}`, ALLOWED_RP_IDS: "127.0.0.1", PASSKEY_RP_ID: "127.0.0.1", TRUST_PROXY_HEADERS: "false" };
     const config = configFromEnv(env);
     await migrate(config);
     db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 1 });
