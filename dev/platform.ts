@@ -3,8 +3,9 @@
  * built by the same createApp the Lambda runs, demo apps on HTTPS subdomains of one parent
  * domain sharing one passkey RP ID (plus one on another registrable domain, through WebAuthn
  * Related Origin Requests), a local OpenID provider standing in for Google, and a local API
- * gateway that runs the real authorizer in front of each app's demo backend. `make dev` runs
- * it; the end-to-end tests start it too.
+ * gateway that runs the real authorizer in front of each app's demo backend, and the service
+ * as an OpenID Provider at its issuer, `https://auth.<domain>:<port>`, with a demo client.
+ * `make dev` runs it; the end-to-end tests start it too.
  */
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -19,7 +20,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { writeAppBinding } from "../functions/auth/app-origin.js";
+import { inTransaction } from "../ops/db.js";
+import { applyOidcClient, OidcClientSchema, type OidcClientDefinition } from "../ops/apps/oidc-clients.js";
+import { createApp } from "../functions/auth/app.js";
 import { createAuth, createPool } from "../functions/auth/auth.js";
+import { withSourceIp } from "../functions/auth/client-ip.js";
 import { configFromEnv } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
 import { startServer } from "../functions/auth/server.js";
@@ -48,6 +53,12 @@ export interface PlatformOptions {
   gatewayPort?: number;
   /** The RP ID's own origin, `https://<domain>:<port>`, serving /.well-known/webauthn. @default a free port (make dev: 3443) */
   rpOriginPort?: number;
+  /**
+   * The auth service over HTTPS at `https://auth.<domain>:<port>`: the OpenID Provider's issuer
+   * (and the JWTs' `iss`), where relying parties find discovery, authorize and token. 443 makes
+   * the issuer portless (needs the privilege to bind it). @default a free port (make dev: 4443)
+   */
+  issuerPort?: number;
   /** The local OpenID provider standing in for Google. @default a free port (make dev: 4001) */
   googlePort?: number;
   /** Real Google credentials; set, they replace the local provider. @default undefined */
@@ -62,6 +73,10 @@ export interface PlatformOptions {
 
 export interface Platform {
   authUrl: string;
+  /** The OpenID Provider's issuer (and the JWTs' `iss`), served over HTTPS with the local CA. */
+  issuer: string;
+  /** The demo OpenID Connect client registered for the first app (dev/oidc-client.json). */
+  oidcClient: { clientId: string; app: string; redirectUris: string[] };
   appUrls: Record<string, string>;
   /** Each app's demo API through the local gateway, e.g. https://api.authplane.test:3003/app-one */
   apiUrls: Record<string, string>;
@@ -167,6 +182,21 @@ async function seedApps(pool: pg.Pool, appUrls: Record<string, string>): Promise
   }
 }
 
+/**
+ * The demo OpenID Connect client (dev/oidc-client.json, the `oidc` object an apps/*.json file
+ * would carry) belongs to the first app, so anyone who signed up there can sign in to a tool
+ * with it. Applied by the same code as `npm run apps -- apply`, so a restart changes nothing.
+ */
+async function registerDemoClient(pool: pg.Pool, slug: string): Promise<Platform["oidcClient"]> {
+  const file = fileURLToPath(new URL("./oidc-client.json", import.meta.url));
+  const definition: OidcClientDefinition = OidcClientSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+  await inTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ id: string; name: string }>(`SELECT id, name FROM "organization" WHERE slug = $1`, [slug]);
+    await applyOidcClient(db, { slug, name: rows[0]!.name, oidc: definition }, rows[0]!.id);
+  });
+  return { clientId: definition.clientId ?? slug, app: slug, redirectUris: definition.redirectUris };
+}
+
 /** The real authorizer Lambda handler, configured through its environment as the Lambda is. */
 async function realAuthorizer(authUrl: string, issuer: string, audience: string): Promise<AuthorizerFn> {
   process.env.JWKS_URL = `${authUrl}/api/auth/jwks`;
@@ -202,12 +232,14 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const gatewayPort = opts.gatewayPort ?? (await freePort());
   const rpOriginPort = opts.rpOriginPort ?? (await freePort());
   const googlePort = opts.googlePort ?? (await freePort());
+  const issuerPort = opts.issuerPort ?? (await freePort());
   const postgresPort = opts.postgresPort ?? 5433;
 
   const placed = Object.entries(apps).map(([slug, p]) => ({ slug, ...(typeof p === "number" ? { port: p, domain } : p) }));
   await assertPortsFree([
     ...(opts.databaseUrl ? [] : [{ port: postgresPort, what: "PostgreSQL" }]),
     { port: authPort, what: "auth service" },
+    { port: issuerPort, what: `https://auth.${domain} (OpenID Provider)` },
     ...(opts.google ? [] : [{ port: googlePort, what: "local Google stand-in" }]),
     { port: gatewayPort, what: "API gateway" },
     { port: rpOriginPort, what: `https://${domain} (/.well-known/webauthn)` },
@@ -226,6 +258,7 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
   const sameSiteOrigins = Object.values(appUrls).filter((u) => within(new URL(u).hostname));
   const gatewayUrl = `https://api.${domain}:${gatewayPort}`;
   const rpOriginUrl = `https://${domain}:${rpOriginPort}`;
+  const issuer = issuerPort === 443 ? `https://auth.${domain}` : `https://auth.${domain}:${issuerPort}`;
 
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -247,13 +280,13 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
       googleEnv = { GOOGLE_CLIENT_ID: provider.clientId, GOOGLE_CLIENT_SECRET: provider.clientSecret, GOOGLE_OIDC_DISCOVERY_URL: provider.discoveryUrl };
     }
 
-    const issuer = `https://auth.${domain}`;
     const audience = "authplane-local";
     const config = configFromEnv({
       DATABASE_URL: db.url,
       BETTER_AUTH_URL: `http://127.0.0.1:${authPort}`,
       BETTER_AUTH_SECRET: devSecret(stateDir),
-      TRUSTED_ORIGINS: sameSiteOrigins.join(","),
+      // The issuer's origin runs the provider's sign-in page (a passkey ceremony) itself.
+      TRUSTED_ORIGINS: [...sameSiteOrigins, issuer].join(","),
       RELATED_ORIGINS: relatedOrigins.join(","),
       PASSKEY_RP_ID: domain,
       PASSKEY_RP_NAME: "authplane (local)",
@@ -272,11 +305,13 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     stops.push(() => pool.end());
     await seedApps(pool, appUrls);
+    const oidcClient = await registerDemoClient(pool, placed[0]!.slug);
 
     // The platform owns the service's pool so stopping can close it before PostgreSQL stops.
     const authPool = createPool(config);
     stops.push(() => authPool.end());
-    const auth = await startServer(config, { port: authPort, auth: createAuth(config, { pool: authPool }) }).catch((err: NodeJS.ErrnoException) => {
+    const betterAuth = createAuth(config, { pool: authPool });
+    const auth = await startServer(config, { port: authPort, auth: betterAuth }).catch((err: NodeJS.ErrnoException) => {
       throw err.code === "EADDRINUSE" ? new PortBusyError([{ port: authPort, what: "auth service" }]) : err;
     });
     stops.push(auth.close);
@@ -307,6 +342,13 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
     rpOrigin.get("/", (c) => c.text(`${domain} is the passkey RP ID. Its /.well-known/webauthn lists the related origins: ${relatedOrigins.join(", ") || "none"}.\n`));
     servers.push(await listenHttps(rpOrigin.fetch, rpOriginPort, tls, `https://${domain} (/.well-known/webauthn)`));
 
+    // The issuer's origin: the service itself (same app, same Better Auth instance) over HTTPS,
+    // as the custom domain serves it, so it builds its OpenID endpoints (discovery, authorize,
+    // token, JWKS) on the issuer's host. Not a fetch proxy: Node's fetch rewrites
+    // Sec-Fetch-Mode to "cors", which turns the provider's browser redirects into JSON.
+    const issuerApp = createApp(config, { auth: betterAuth });
+    servers.push(await listenHttps((req, env) => issuerApp.fetch(withSourceIp(req, sourceIpOf(env)), env), issuerPort, tls, `https://auth.${domain} (OpenID Provider)`));
+
     const directory = placed.map((a) => ({ slug: a.slug, url: appUrls[a.slug]!, apiUrl: apiUrls[a.slug]! }));
     for (const a of placed) {
       const app = demoApp({
@@ -325,6 +367,8 @@ export async function startPlatform(opts: PlatformOptions = {}): Promise<Platfor
 
     return {
       authUrl: auth.url,
+      issuer,
+      oidcClient,
       appUrls,
       apiUrls,
       rpOriginUrl,

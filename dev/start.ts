@@ -36,13 +36,13 @@ const domain = values.domain;
 const google =
   process.env.GOOGLE_CLIENT_ID && process.env.GOOGLE_CLIENT_SECRET ? { clientId: process.env.GOOGLE_CLIENT_ID, clientSecret: process.env.GOOGLE_CLIENT_SECRET } : undefined;
 
-const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google, gatewayPort: 3003, rpOriginPort: 3443, googlePort: 4001 }).catch((err: Error) => {
+const platform = await startPlatform({ domain, databaseUrl: process.env.DATABASE_URL, google, gatewayPort: 3003, rpOriginPort: 3443, googlePort: 4001, issuerPort: 4443 }).catch((err: Error) => {
   // A known failure is one line saying what to do, not a stack trace.
   console.error(`\nmake dev could not start: ${err instanceof PortBusyError ? err.message : err.message || String(err)}\n`);
   process.exit(err instanceof PortBusyError ? 3 : 1);
 });
 
-const hosts = [...new Set([...Object.values(platform.appUrls), ...Object.values(platform.apiUrls), platform.rpOriginUrl].map((u) => new URL(u).hostname))];
+const hosts = [...new Set([...Object.values(platform.appUrls), ...Object.values(platform.apiUrls), platform.rpOriginUrl, platform.issuer].map((u) => new URL(u).hostname))];
 const rpPort = new URL(platform.rpOriginUrl).port;
 const pad = (s: string) => s.padEnd(16);
 console.log(`
@@ -53,6 +53,8 @@ ${Object.entries(platform.appUrls)
   .map(([slug, url]) => `  ${pad(slug)} ${url}${platform.relatedOrigins.includes(url) ? "   (another domain: Related Origin Requests)" : ""}`)
   .join("\n")}
   ${pad("demo APIs")} ${Object.values(platform.apiUrls).join("  ")}   (local API gateway + the real authorizer)
+  ${pad("OpenID Provider")} ${platform.issuer}/.well-known/openid-configuration
+  ${pad("")} demo client ${platform.oidcClient.clientId} (public, PKCE S256, redirect ${platform.oidcClient.redirectUris[0]}), for members of ${platform.oidcClient.app}
   ${pad("RP ID origin")} ${platform.rpOriginUrl}/.well-known/webauthn
   ${pad("Google")} ${platform.google.kind === "local" ? `${platform.google.issuer}   (local stand-in with a consent page; set GOOGLE_CLIENT_ID/SECRET for the real one)` : "accounts.google.com (GOOGLE_CLIENT_ID)"}
   ${pad("database")} ${platform.databaseUrl}${platform.databaseUrlFile ? `\n  ${pad("")} (kept in ${resolve(platform.databaseUrlFile)}; npm run apps and the other CLIs use it when DATABASE_URL is unset)` : ""}
@@ -69,7 +71,10 @@ One-time setup so the browser reaches and trusts the apps:
        ${Object.values(platform.appUrls)[0]}
 
 Sign up on ${Object.keys(platform.appUrls)[0]}, add a passkey, sign out, and sign in with it on ${Object.keys(platform.appUrls).slice(1).join(" and ")}:
-every app shares the RP ID ${domain}. Ctrl-C stops everything.
+every app shares the RP ID ${domain}. Then sign in to a tool with the same account, through the
+OpenID Provider: \`npx tsx dev/try-oidc.ts --issuer ${platform.issuer}\` plays the tool (code + PKCE,
+loopback callback) and prints the ID token's claims; any other relying party works with the issuer
+and client id ${platform.oidcClient.clientId} (docs/oidc.md, "Try it locally"). Ctrl-C stops everything.
 `);
 
 let stopping = false;

@@ -133,6 +133,27 @@ export function encodeRoutes(routes: Record<string, string>): string {
   return Buffer.from(JSON.stringify(routes)).toString("base64url");
 }
 
+/** How each API Gateway flavour names the same identity sources. */
+const IDENTITY_DIALECTS = {
+  http: { header: "$request.header.Authorization", stageVariable: "$stageVariables.", route: ["$context.routeKey"] },
+  rest: { header: "method.request.header.Authorization", stageVariable: "stageVariables.", route: ["context.httpMethod", "context.resourcePath"] },
+} as const;
+
+/**
+ * The authorizer's identity sources, which are also API Gateway's result-cache key: the token,
+ * the app, the route table (only when set: every source must be present or API Gateway answers
+ * 401 itself) and the route, so a cached decision never crosses apps or routes (contract 2).
+ */
+function identitySourcesFor(dialect: keyof typeof IDENTITY_DIALECTS, stageVariables: Record<string, string>): string[] {
+  const d = IDENTITY_DIALECTS[dialect];
+  return [
+    d.header,
+    `${d.stageVariable}${AUTHPLANE_STAGE_VARIABLES.app}`,
+    ...(stageVariables[AUTHPLANE_STAGE_VARIABLES.routes] ? [`${d.stageVariable}${AUTHPLANE_STAGE_VARIABLES.routes}`] : []),
+    ...d.route,
+  ];
+}
+
 /** The stage variables for an app and route table; throws on values the authorizer would refuse. */
 export function stageVariablesFor(app: string, routes?: Record<string, string>): Record<string, string> {
   if (app === undefined || app === null || (app !== "*" && !SLUG.test(app))) {
@@ -295,13 +316,7 @@ export class JwtAuthorizer extends Construct {
       authorizerUri: this.invokeArn,
       authorizerPayloadFormatVersion: "2.0",
       enableSimpleResponses: true,
-      // Every source must be present or API Gateway answers 401 itself: the route table only when set.
-      identitySources: [
-        "$request.header.Authorization",
-        `$stageVariables.${AUTHPLANE_STAGE_VARIABLES.app}`,
-        ...(stageVariables[AUTHPLANE_STAGE_VARIABLES.routes] ? [`$stageVariables.${AUTHPLANE_STAGE_VARIABLES.routes}`] : []),
-        "$context.routeKey",
-      ],
+      identitySources: identitySourcesFor("http", stageVariables),
       authorizerResultTtlInSeconds: checkTtl(options.resultTtlSeconds ?? this.resultTtlSeconds),
     });
     return { authorizer, stageVariables, permission: this.permissionFor(scope, id, options.api, authorizer.id) };
@@ -319,13 +334,7 @@ export class JwtAuthorizer extends Construct {
       name: options.name ?? "authplane",
       type: "REQUEST",
       authorizerUri: this.invokeArn,
-      identitySource: [
-        "method.request.header.Authorization",
-        `stageVariables.${AUTHPLANE_STAGE_VARIABLES.app}`,
-        ...(stageVariables[AUTHPLANE_STAGE_VARIABLES.routes] ? [`stageVariables.${AUTHPLANE_STAGE_VARIABLES.routes}`] : []),
-        "context.httpMethod",
-        "context.resourcePath",
-      ].join(","),
+      identitySource: identitySourcesFor("rest", stageVariables).join(","),
       authorizerResultTtlInSeconds: checkTtl(options.resultTtlSeconds ?? this.resultTtlSeconds),
     });
     return { authorizer, stageVariables, permission: this.permissionFor(scope, id, options.api, authorizer.id) };

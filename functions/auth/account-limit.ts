@@ -1,9 +1,10 @@
 /**
  * Per-account backoff on sign-in attempts, beside Better Auth's per-client limits (which stay
  * on). A per-client limit alone lets an attacker with many addresses try one account's
- * password without end; this counts failures per account, in PostgreSQL so that every
- * instance shares it, and after `FREE_FAILURES` answers 429 with Retry-After, doubling the
- * wait with each further failure up to `MAX_BLOCK_SECONDS`. A success clears the count.
+ * password without end; this counts failures per account, where every instance shares them
+ * (Redis when REDIS_URL is set, as Better Auth's own counters are; PostgreSQL otherwise), and
+ * after `FREE_FAILURES` answers 429 with Retry-After, doubling the wait with each further
+ * failure up to `MAX_BLOCK_SECONDS`. A success clears the count.
  *
  * What a stranger must not be able to do is lock the owner out. So:
  * - password attempts are counted per email and blocked while in backoff: that slows password
@@ -12,11 +13,18 @@
  *   blocked ahead of verification: their proofs (a WebAuthn signature, a PKCE verifier for a
  *   single-use code) cannot be guessed, so a valid one always succeeds, and only a failure
  *   during backoff is answered with 429 + Retry-After.
+ *
+ * A Redis outage falls back to PostgreSQL, attempt by attempt, rather than failing open (free
+ * guessing for as long as Redis is down) or closed (everyone's password sign-in refused for an
+ * outage no attacker caused). Counts made during the outage stay in PostgreSQL and are
+ * forgotten by the same rule; the state is back in Redis with its next answer.
  */
 import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
+import type { Redis } from "ioredis";
 import type pg from "pg";
 import { parsedJsonBody } from "./input-guard.js";
+import { redisFaultName } from "./lazy/redis-storage.js";
 
 /** Failures allowed before any wait. */
 export const FREE_FAILURES = 5;
@@ -72,6 +80,15 @@ const RULES: Record<string, Rule> = {
   },
 };
 
+/** Where failures are counted; every operation is one atomic step, so instances agree. */
+export interface BackoffStore {
+  /** The current wait for `key`, in whole seconds (0: not blocked). */
+  blockedFor(key: string): Promise<number>;
+  /** Count one failure and return the wait it set (0 while failures are free). */
+  recordFailure(key: string): Promise<number>;
+  clear(key: string): Promise<void>;
+}
+
 /** The current wait for `key`, in whole seconds (0: not blocked). */
 async function blockedFor(db: Queryable, key: string): Promise<number> {
   const { rows } = await db.query<{ wait: number | null }>(
@@ -100,6 +117,69 @@ async function recordFailure(db: Queryable, key: string): Promise<number> {
   return rows[0]?.wait ?? 0;
 }
 
+export function postgresBackoff(db: Queryable): BackoffStore {
+  return {
+    blockedFor: (key) => blockedFor(db, key),
+    recordFailure: (key) => recordFailure(db, key),
+    clear: async (key) => void (await db.query(`DELETE FROM authplane_attempt_backoff WHERE key = $1`, [key])),
+  };
+}
+
+/** Redis keys of the backoff: a hash of failures (`f`) and blocked-until in ms (`u`), per account key. */
+export const REDIS_BACKOFF_PREFIX = "authplane:backoff:";
+
+// Redis's clock, not each instance's, like now() in PostgreSQL: instances with skewed clocks agree.
+const REDIS_NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** One failure: count it, set the wait, and forget the key FORGET_AFTER_SECONDS after the last failure. */
+const RECORD_FAILURE = `${REDIS_NOW}
+local n = redis.call('HINCRBY', KEYS[1], 'f', 1)
+local wait = 0
+if n > tonumber(ARGV[1]) then
+  wait = math.floor(math.min(tonumber(ARGV[3]), tonumber(ARGV[2]) * 2 ^ (n - tonumber(ARGV[1]) - 1)) * 1000)
+  redis.call('HSET', KEYS[1], 'u', now + wait)
+else
+  redis.call('HDEL', KEYS[1], 'u')
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 1000)
+return math.ceil(wait / 1000)`;
+
+const BLOCKED_FOR = `${REDIS_NOW}
+local u = tonumber(redis.call('HGET', KEYS[1], 'u'))
+if not u or u <= now then return 0 end
+return math.ceil((u - now) / 1000)`;
+
+export function redisBackoff(client: Pick<Redis, "eval" | "del">): BackoffStore {
+  const k = (key: string) => `${REDIS_BACKOFF_PREFIX}${key}`;
+  return {
+    blockedFor: async (key) => Number(await client.eval(BLOCKED_FOR, 1, k(key))),
+    recordFailure: async (key) => Number(await client.eval(RECORD_FAILURE, 1, k(key), FREE_FAILURES, BASE_BLOCK_SECONDS, MAX_BLOCK_SECONDS, FORGET_AFTER_SECONDS)),
+    clear: async (key) => void (await client.del(k(key))),
+  };
+}
+
+let fallbackLogged = 0;
+
+/** `primary`, and `fallback` for any operation the primary fails (logged at most every 10 s per process). */
+function withFallback(primary: () => Promise<BackoffStore>, fallback: BackoffStore): BackoffStore {
+  const run = async <T>(op: (s: BackoffStore) => Promise<T>): Promise<T> => {
+    try {
+      return await op(await primary());
+    } catch (err) {
+      if (Date.now() - fallbackLogged > 10_000) {
+        fallbackLogged = Date.now();
+        console.error(JSON.stringify({ level: "warn", msg: "account_limit.redis_unavailable", fallback: "postgresql", error: redisFaultName(err) }));
+      }
+      return op(fallback);
+    }
+  };
+  return {
+    blockedFor: (key) => run((s) => s.blockedFor(key)),
+    recordFailure: (key) => run((s) => s.recordFailure(key)),
+    clear: (key) => run((s) => s.clear(key)),
+  };
+}
+
 async function errorCode(res: Response): Promise<string> {
   try {
     const body = (await res.clone().json()) as { code?: unknown } | null;
@@ -119,9 +199,17 @@ function tooMany(kind: Rule["kind"], wait: number): Response {
 export interface AccountLimitOptions {
   /** The database the service uses (its Better Auth pool). */
   db: (c: Context) => Promise<Queryable> | Queryable;
+  /**
+   * Count in this Redis (the service's REDIS_URL), PostgreSQL when it fails. Its client is
+   * loaded on first use, so deployments without Redis (Lambda) never load ioredis.
+   * @default undefined (PostgreSQL only)
+   */
+  redisUrl?: string;
 }
 
-export function accountLimit({ db: dbFor }: AccountLimitOptions): MiddlewareHandler {
+export function accountLimit({ db: dbFor, redisUrl }: AccountLimitOptions): MiddlewareHandler {
+  let redis: Promise<BackoffStore> | undefined;
+  const redisStore = () => (redis ??= import("./secondary-storage.js").then((m) => redisBackoff(m.redisClient(redisUrl!))));
   return async (c, next) => {
     const rule = c.req.method === "POST" ? RULES[c.req.path] : undefined;
     const body = rule ? parsedJsonBody(c.req.raw) : undefined;
@@ -130,16 +218,17 @@ export function accountLimit({ db: dbFor }: AccountLimitOptions): MiddlewareHand
     const account = await rule.account(body as Record<string, unknown>, db);
     if (!account) return next();
     const key = sha256(`${rule.kind}:${account}`);
+    const store = redisUrl ? withFallback(redisStore, postgresBackoff(db)) : postgresBackoff(db);
     if (rule.blocking) {
-      const wait = await blockedFor(db, key);
+      const wait = await store.blockedFor(key);
       if (wait > 0) return tooMany(rule.kind, wait);
     }
     await next();
     const status = c.res.status;
     if (status >= 200 && status < 400) {
-      await db.query(`DELETE FROM authplane_attempt_backoff WHERE key = $1`, [key]);
+      await store.clear(key);
     } else if (rule.failure.has(status) && (!rule.codes || rule.codes.has(await errorCode(c.res)))) {
-      const wait = await recordFailure(db, key);
+      const wait = await store.recordFailure(key);
       if (!rule.blocking && wait > 0) {
         c.res = undefined as unknown as Response;
         c.res = tooMany(rule.kind, wait);

@@ -84,8 +84,8 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // NUL, invalid UTF-8, malformed JSON and untyped required fields: a 400 before Better Auth.
   app.use("/api/auth/*", inputGuard());
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
-  // per-client limits stay on); state in the service's own database.
-  app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool }));
+  // per-client limits stay on); state in Redis when configured, else the service's database.
+  app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool, redisUrl: config.redisUrl }));
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {

@@ -79,6 +79,23 @@ async function clientById(pool: pg.Pool, clientId: string): Promise<ClientRow | 
   return rows[0] ? { referenceId: rows[0].referenceId, redirectUris: parseList(rows[0].redirectUris), disabled: rows[0].disabled === true } : undefined;
 }
 
+/**
+ * Whether `requested` is one of the client's redirect URIs, as the provider matches them:
+ * exactly, or for an http loopback URI (RFC 8252 §7.3, a native tool's local listener) with any port.
+ */
+function isRegisteredRedirect(registered: string[], requested: string): boolean {
+  if (registered.includes(requested)) return true;
+  const portless = (uri: string) => {
+    if (!URL.canParse(uri)) return undefined;
+    const url = new URL(uri);
+    if (url.protocol !== "http:" || !["127.0.0.1", "[::1]", "localhost"].includes(url.hostname) || uri.includes("#") || url.username || url.password) return undefined;
+    url.port = "";
+    return url.toString();
+  };
+  const wanted = portless(requested);
+  return wanted !== undefined && registered.some((uri) => portless(uri) === wanted);
+}
+
 async function appOf(pool: pg.Pool, orgId: string): Promise<{ name: string; slug: string | null }> {
   const { rows } = await pool.query<{ name: string; slug: string }>(`SELECT name, slug FROM "organization" WHERE id = $1`, [orgId]);
   return rows[0] ?? { name: "this app", slug: null };
@@ -138,7 +155,7 @@ function membershipGate(pool: pg.Pool, issuer: string): BetterAuthPlugin {
             // Only an exactly registered redirect URI may receive the error (RFC 6749 §4.1.2.1);
             // anything else gets the provider's error page on the auth domain.
             let target: string;
-            if (redirectUri && client.redirectUris.includes(redirectUri)) {
+            if (redirectUri && isRegisteredRedirect(client.redirectUris, redirectUri)) {
               const url = new URL(redirectUri);
               url.searchParams.set("error", "access_denied");
               url.searchParams.set("error_description", description);

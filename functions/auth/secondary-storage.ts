@@ -15,10 +15,17 @@ export interface RedisSecondaryStorage {
 const clients = new Set<Redis>();
 
 /**
- * One ioredis client per auth instance. A request waits for at most one reconnect attempt
- * rather than queueing forever, so a Redis outage turns into errors, not hung Lambdas.
+ * One ioredis client per auth instance. Before the first connection a request waits for at most
+ * one reconnect attempt; after it, a command while Redis is away fails at once. Either way an
+ * outage turns into errors (which lazy/redis-storage.ts degrades), not hung requests.
  */
 export function redisSecondaryStorage(url: string, keyPrefix = "authplane:"): RedisSecondaryStorage {
+  const client = redisClient(url);
+  return { storage: redisStorage({ client, keyPrefix }), client };
+}
+
+/** A client with the failure behaviour above, closed by `disconnectRedisClients` (also the account backoff's). */
+export function redisClient(url: string): Redis {
   const client = new Redis(url, {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
@@ -33,9 +40,14 @@ export function redisSecondaryStorage(url: string, keyPrefix = "authplane:"): Re
       console.error(`[authplane] redis: ${err.message}`);
     }
   });
+  // Queue commands only until the first connection: once Redis has been up, a command while it
+  // is away fails at once (callers degrade or fall back) instead of waiting out each reconnect.
+  client.once("ready", () => {
+    client.options.enableOfflineQueue = false;
+  });
   clients.add(client);
   client.once("end", () => clients.delete(client));
-  return { storage: redisStorage({ client, keyPrefix }), client };
+  return client;
 }
 
 /** Close every client this process opened (tests, dev server shutdown). */

@@ -22,7 +22,7 @@ export interface TestPlatform {
 
 /** app-one and app-two on the parent domain, app-three on another registrable domain. */
 export async function startTestPlatform(prefix: string): Promise<TestPlatform> {
-  const [authPort, one, two, three, gatewayPort, rpOriginPort, googlePort] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const [authPort, one, two, three, gatewayPort, rpOriginPort, googlePort, issuerPort] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
   const options: PlatformOptions = {
     domain: DOMAIN,
     authPort,
@@ -30,6 +30,7 @@ export async function startTestPlatform(prefix: string): Promise<TestPlatform> {
     gatewayPort,
     rpOriginPort,
     googlePort,
+    issuerPort,
     databaseUrl: await freshDatabaseUrl(prefix),
     stateDir: mkdtempSync(join(tmpdir(), "authplane-e2e-")),
   };

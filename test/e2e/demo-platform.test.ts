@@ -202,6 +202,7 @@ describe("the local platform in Chromium", () => {
     const second = startPlatform({ ...options, databaseUrl: platform.databaseUrl });
     await expect(second).rejects.toBeInstanceOf(PortBusyError);
     await expect(second).rejects.toThrow(`port ${options.authPort} (auth service)`);
+    await expect(second).rejects.toThrow(`port ${options.issuerPort} (https://auth.authplane.test (OpenID Provider))`);
     await expect(second).rejects.toThrow("Is another `make dev` running? Stop it with Ctrl-C in its terminal");
     // The first one is untouched.
     expect((await fetch(`${platform.authUrl}/healthz`)).status).toBe(200);

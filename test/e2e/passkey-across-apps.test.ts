@@ -86,7 +86,7 @@ describe("passkeys across apps in Chromium", () => {
     expect(await page.getAttribute("#status", "data-outcome")).toBe("ok");
     expect(await click(page, "#get-token")).toMatchObject({ outcome: "ok", message: expect.stringContaining("app-two") });
     const c = await claims(page);
-    expect(c).toMatchObject({ email: EMAIL, org_slug: "app-two", role: "user", permissions: { app_two: ["read", "write"] }, iss: `https://auth.${DOMAIN}`, aud: "authplane-local" });
+    expect(c).toMatchObject({ email: EMAIL, org_slug: "app-two", role: "user", permissions: { app_two: ["read", "write"] }, iss: platform.issuer, aud: "authplane-local" });
     expect((c.exp as number) - (c.iat as number)).toBe(900);
     // The header and the raw token are on the page too, and the raw token is the one decoded.
     const raw = await page.inputValue("#token-raw");
@@ -97,7 +97,7 @@ describe("passkeys across apps in Chromium", () => {
 
     // And it verifies against the published JWKS, as the authorizer does.
     const jwks = (await (await fetch(`${platform.authUrl}/api/auth/jwks`)).json()) as JSONWebKeySet;
-    const { payload } = await jwtVerify(raw, createLocalJWKSet(jwks), { issuer: `https://auth.${DOMAIN}`, audience: "authplane-local" });
+    const { payload } = await jwtVerify(raw, createLocalJWKSet(jwks), { issuer: platform.issuer, audience: "authplane-local" });
     expect(payload.sub).toBe(c.sub);
   });
 

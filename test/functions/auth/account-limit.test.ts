@@ -7,64 +7,21 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/auth/app.js";
 import { BASE_BLOCK_SECONDS, FREE_FAILURES } from "../../../functions/auth/account-limit.js";
-import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
-import { AUTH_ORIGIN, baseEnv, signUpNative, startAuth, type AuthApp } from "../clients/fixture.js";
-import { SoftAuthenticator } from "../clients/soft-authenticator.js";
-
-const NATIVE = { "x-authplane-client": "native", "content-type": "application/json" };
-const PASSWORD = "correct horse battery staple";
-let nextAddress = 1;
-/** Every attempt from another address, as a botnet would: Better Auth's per-client limit never trips. */
-const freshAddress = () => ({ [SOURCE_IP_HEADER]: `198.51.${Math.floor(nextAddress / 250)}.${(nextAddress++ % 250) + 1}` });
-
-const cookiesOf = (res: Response) =>
-  res.headers
-    .getSetCookie()
-    .map((c) => c.split(";")[0])
-    .join("; ");
+import { baseEnv, type AuthApp } from "../clients/fixture.js";
+import { PASSWORD, startBackoffService } from "./account-limit-support.js";
 
 describe("per-account backoff on sign-in attempts", () => {
   let auth: AuthApp;
   let db: pg.Pool;
-  const authenticator = new SoftAuthenticator(AUTH_ORIGIN);
+  let signIn: Awaited<ReturnType<typeof startBackoffService>>["signIn"];
+  let passkeySignIn: Awaited<ReturnType<typeof startBackoffService>>["passkeySignIn"];
 
   beforeAll(async () => {
     const env = await baseEnv("account_limit");
-    auth = await startAuth(env);
+    ({ auth, signIn, passkeySignIn } = await startBackoffService(env, "victim@example.org", "bystander@example.org", "198.51"));
     db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
-    const victim = await signUpNative(auth, "victim@example.org");
-    await signUpNative(auth, "bystander@example.org");
-    const options = await auth.request("/api/auth/passkey/generate-register-options", { headers: { authorization: `Bearer ${victim.token}` } });
-    const registered = await auth.request("/api/auth/passkey/verify-registration", {
-      method: "POST",
-      headers: { ...NATIVE, authorization: `Bearer ${victim.token}`, cookie: cookiesOf(options), origin: AUTH_ORIGIN },
-      body: JSON.stringify({ response: authenticator.register(await options.json()) }),
-    });
-    expect(registered.status).toBe(200);
   });
   afterAll(() => db?.end());
-
-  const signIn = (email: string, password: string, app: AuthApp["app"] = auth.app) =>
-    app.request(new URL("/api/auth/sign-in/email", AUTH_ORIGIN).toString(), {
-      method: "POST",
-      headers: { ...NATIVE, ...freshAddress() },
-      body: JSON.stringify({ email, password }),
-    });
-
-  const passkeySignIn = async (tamper = false) => {
-    const options = await auth.request("/api/auth/passkey/generate-authenticate-options", { headers: freshAddress() });
-    const response = authenticator.authenticate(await options.json()) as { response: { signature: string } };
-    if (tamper) {
-      const sig = Buffer.from(response.response.signature, "base64url");
-      sig[sig.length - 1] = sig[sig.length - 1]! ^ 0xff;
-      response.response.signature = sig.toString("base64url");
-    }
-    return auth.request("/api/auth/passkey/verify-authentication", {
-      method: "POST",
-      headers: { ...NATIVE, ...freshAddress(), cookie: cookiesOf(options), origin: AUTH_ORIGIN },
-      body: JSON.stringify({ response }),
-    });
-  };
 
   it("a stranger guessing one account's password from many addresses is slowed to 429 with Retry-After", async () => {
     const statuses: number[] = [];
