@@ -110,6 +110,8 @@ async function main(): Promise<void> {
     url = (await startServer(configFromEnv(process.env), { port: Number(process.env.BENCH_PORT ?? 0), hostname: "127.0.0.1" })).url;
   } else if (target === "floor") {
     const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
+    // PostgreSQL stops before this process at the end of a run: an idle client's error must not crash it.
+    pool.on("error", () => {});
     const jwk = JSON.parse(process.env.BENCH_FLOOR_JWK ?? "");
     const app = floorApp(pool, createPrivateKey({ key: jwk, format: "jwk" }), "floor-key");
     url = await new Promise<string>((resolve) => serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(`http://127.0.0.1:${info.port}`)));
