@@ -11,7 +11,9 @@
  * first_event_ms:  import + the first API Gateway v2 event, a get-session with a real session
  *                  cookie against an embedded PostgreSQL with the migrated schema (the answer
  *                  is checked), in a fresh process. The same for the naive and minimal bundles.
- * first_event_over_minimal: ours / minimal; first_event_over_naive_import: ours / naive import.
+ * first_event_cpu_ms: the same span's CPU time (user + system) in that process.
+ * first_event_over_minimal: ours / minimal; first_event_over_naive_import: ours / naive import;
+ * first_event_cpu_over_minimal: ours / minimal in CPU time (steadier on a loaded machine).
  */
 import { build, type BuildOptions } from "esbuild";
 import { execFileSync, spawn } from "node:child_process";
@@ -32,12 +34,13 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "9" },
     profile: { type: "string" },
+    "profile-only": { type: "boolean", default: false },
     baseline: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle to DIR.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
+  console.log("usage: npm run bench:auth-cold [-- --runs 9] [--profile DIR [--profile-only]] [--baseline DIR]\n--profile writes a V8 CPU profile of one cold first event of our bundle (built with source maps) to DIR; summarise it with bench/cpu-profile-summary.ts. --profile-only stops after it.\n--baseline DIR also measures a bundle built elsewhere (e.g. an older commit's dist/functions/auth) as 'baseline'.\nCold import and first event of the auth bundle vs a naive bundle and a minimal Hono + pg Lambda; prints one JSON line.");
   process.exit(0);
 }
 const runs = Number(values.runs);
@@ -69,6 +72,7 @@ console.log(JSON.stringify({ import_ms: t1 - t0, init_ms: t2 - t0 }));
 process.exit(0);`;
 
 const EVENT_PROBE = (url: string, event: unknown, expect: string) => `
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(${JSON.stringify(url)});
 const t1 = performance.now();
@@ -78,7 +82,8 @@ if (res.statusCode !== 200 || !String(res.body).includes(${JSON.stringify(expect
   console.error("unexpected first response", res.statusCode, res.body);
   process.exit(1);
 }
-console.log(JSON.stringify({ import_ms: t1 - t0, first_event_ms: t2 - t0 }));
+const cpu = process.cpuUsage(c0);
+console.log(JSON.stringify({ import_ms: t1 - t0, first_event_ms: t2 - t0, first_event_cpu_ms: (cpu.user + cpu.system) / 1000 }));
 process.exit(0);`;
 
 function probe(script: string, env: Env, flags: string[] = []): Record<string, number> {
@@ -176,7 +181,17 @@ type Sample = Record<string, number>;
 const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[] }]));
 // Warm the OS page cache for every bundle before timing.
 for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
-if (values.profile) probe(EVENT_PROBE(url(ours.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile]);
+if (values.profile) {
+  // The same build with source maps beside it, so bench/cpu-profile-summary.ts can name modules.
+  const mapped = await buildFunction("auth", join(out, "ours-mapped"), { sourcemap: true });
+  probe(EVENT_PROBE(url(mapped.outdir), event, "cold@example.org"), env);
+  probe(EVENT_PROBE(url(mapped.outdir), event, "cold@example.org"), env, ["--cpu-prof", "--cpu-prof-dir", values.profile, "--cpu-prof-interval", "100"]);
+  if (values["profile-only"]) {
+    await pg.stop();
+    console.log(JSON.stringify({ profile: values.profile }));
+    process.exit(0);
+  }
+}
 for (let i = 0; i < runs; i++) {
   // Alternate so drift on a shared machine hits each alike.
   for (const name of Object.keys(dirs)) {
@@ -192,20 +207,35 @@ const summary = (name: "ours" | "naive") => ({
   import_ms: pick(samples[name]!.init, "import_ms"),
   init_ms: pick(samples[name]!.init, "init_ms"),
   first_event_ms: pick(samples[name]!.event, "first_event_ms"),
+  first_event_cpu_ms: pick(samples[name]!.event, "first_event_cpu_ms"),
 });
 const result = {
   runs,
   node: execFileSync(node, ["--version"], { encoding: "utf8" }).trim(),
   ours: summary("ours"),
   naive: summary("naive"),
-  minimal: { ...sizes(minimalDir), import_ms: pick(samples.minimal!.event, "import_ms"), first_event_ms: pick(samples.minimal!.event, "first_event_ms") },
-  ...(values.baseline ? { baseline: { import_ms: pick(samples.baseline!.event, "import_ms"), first_event_ms: pick(samples.baseline!.event, "first_event_ms") } } : {}),
+  minimal: {
+    ...sizes(minimalDir),
+    import_ms: pick(samples.minimal!.event, "import_ms"),
+    first_event_ms: pick(samples.minimal!.event, "first_event_ms"),
+    first_event_cpu_ms: pick(samples.minimal!.event, "first_event_cpu_ms"),
+  },
+  ...(values.baseline
+    ? {
+        baseline: {
+          import_ms: pick(samples.baseline!.event, "import_ms"),
+          first_event_ms: pick(samples.baseline!.event, "first_event_ms"),
+          first_event_cpu_ms: pick(samples.baseline!.event, "first_event_cpu_ms"),
+        },
+      }
+    : {}),
   ratio_import: 0,
   ratio_init: 0,
   first_event_ms: 0,
   minimal_first_event_ms: 0,
   first_event_over_minimal: 0,
   first_event_over_naive_import: 0,
+  first_event_cpu_over_minimal: 0,
 };
 result.ratio_import = r2(result.ours.import_ms / result.naive.import_ms);
 result.ratio_init = r2(result.ours.init_ms / result.naive.init_ms);
@@ -213,5 +243,7 @@ result.first_event_ms = result.ours.first_event_ms;
 result.minimal_first_event_ms = result.minimal.first_event_ms;
 result.first_event_over_minimal = r2(result.first_event_ms / result.minimal_first_event_ms);
 result.first_event_over_naive_import = r2(result.first_event_ms / result.naive.import_ms);
+// CPU time (this process's user + system) is less disturbed than wall time by other work on a shared machine.
+result.first_event_cpu_over_minimal = r2(result.ours.first_event_cpu_ms / result.minimal.first_event_cpu_ms);
 console.log(JSON.stringify(result));
 process.exit(0);

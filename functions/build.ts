@@ -46,6 +46,22 @@ function lazyDependency(name: string, fromPackage: string, standIn: string): Plu
   };
 }
 
+/**
+ * Swap one package-internal import (`specifier` as written in `importer`, a path under
+ * node_modules) for a stand-in that imports the real file on first use, as `virtual`.
+ */
+function lazyInternal(importer: string, specifier: string, virtual: string, standIn: string): Plugin {
+  const from = join(ROOT, "node_modules", importer);
+  const real = join(dirname(from), specifier);
+  return {
+    name: `lazy-${virtual}`,
+    setup(b) {
+      b.onResolve({ filter: exact(specifier) }, (args) => (args.importer === from ? { path: join(ROOT, standIn) } : undefined));
+      b.onResolve({ filter: exact(virtual) }, () => ({ path: real }));
+    },
+  };
+}
+
 /** Swap one of our own modules for a stand-in, by the importer-relative specifier. */
 function replaceModule(specifier: string, standIn: string): Plugin {
   return {
@@ -88,6 +104,8 @@ export const FUNCTIONS = {
         englishOnlyZod,
         replaceModule("./google-override.js", "functions/auth/lazy/no-google-override.ts"),
         lazyDependency("@simplewebauthn/server", "@better-auth/passkey", "functions/auth/lazy/simplewebauthn-server.ts"),
+        lazyDependency("@better-auth/telemetry", "better-auth", "functions/auth/lazy/telemetry.ts"),
+        lazyInternal("better-auth/dist/context/init.mjs", "../db/get-migration.mjs", "authplane:better-auth-get-migration", "functions/auth/lazy/better-auth-migrations.ts"),
       ],
     },
   },
@@ -114,7 +132,8 @@ export function functionOutdir(name: FunctionName, root = ROOT): string {
   return join(root, "dist", "functions", name);
 }
 
-export async function buildFunction(name: FunctionName, outdir = functionOutdir(name)): Promise<BuiltFunction> {
+/** `extra` adds build options for tools (the cold-start profile builds with source maps). */
+export async function buildFunction(name: FunctionName, outdir = functionOutdir(name), extra: BuildOptions = {}): Promise<BuiltFunction> {
   const spec: FunctionSpec = FUNCTIONS[name];
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -135,6 +154,7 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
     external: ["@aws-sdk/client-*"],
     logLevel: "warning",
     ...spec.options,
+    ...extra,
   });
   return { name, outdir, handler: "index.handler", bytes: dirBytes(outdir) };
 }

@@ -5,7 +5,9 @@
 import { Hono } from "hono";
 import type pg from "pg";
 import { bodyLimit } from "hono/body-limit";
-import { createAuth, createPool, type Auth } from "./auth.js";
+import { betterAuth } from "better-auth";
+import { createAuth, createPool, sessionReadOptions, type Auth } from "./auth.js";
+import { deferSessionDeletes, isSessionRead, readOrDefer } from "./session-read-instance.js";
 import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
@@ -25,21 +27,35 @@ import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 export interface CreateAppOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`); built from config otherwise. */
   auth?: Auth;
+  /** Use this pool (the Lambda adapter opens it while the service loads); created from config otherwise. */
+  pool?: pg.Pool;
   /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
   leanReads?: boolean;
 }
 
 /**
- * One Better Auth instance, or, when no RP ID is configured (single-app local dev), one per
+ * With an RP ID: session reads first come from an instance without the OpenID Provider, and the
+ * first other request builds the full instance, which then answers everything. Without one
+ * (single-app local dev): one instance per
  * request host so each app gets passkeys for its own host. The host set is bounded by the
  * host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"] } {
-  if (given || config.passkey.rpId) {
-    const auth = given ?? createAuth(config);
-    return { authFor: () => auth, pool: auth.options.database };
+function authResolver(
+  config: AuthConfig,
+  given?: Auth,
+  givenPool?: pg.Pool,
+): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"]; readsFirst?: { isReads: (auth: Auth) => boolean; full: () => Auth } } {
+  if (given) return { authFor: () => given, pool: given.options.database };
+  if (config.passkey.rpId) {
+    // Session reads first come from an instance without the OpenID Provider (session-read-instance.ts).
+    const pool = givenPool ?? createPool(config);
+    let full: Auth | undefined;
+    let reads: Auth | undefined;
+    const fullAuth = () => (full ??= createAuth(config, { pool }));
+    const authFor = (req: Request) => full ?? (isSessionRead(req) ? (reads ??= createSessionReadAuth(config, pool)) : fullAuth());
+    return { authFor, pool, readsFirst: { isReads: (auth) => auth === reads, full: fullAuth } };
   }
-  const pool = createPool(config);
+  const pool = givenPool ?? createPool(config);
   const byRpId = new Map<string, Auth>();
   const authFor = (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
@@ -50,8 +66,13 @@ function authResolver(config: AuthConfig, given?: Auth): { authFor: (req: Reques
   return { authFor, pool };
 }
 
+/** The session-read instance (session-read-instance.ts); typed as the full one, whose endpoints are a superset. */
+function createSessionReadAuth(config: AuthConfig, pool: pg.Pool): Auth {
+  return betterAuth(sessionReadOptions(config, pool, [deferSessionDeletes])) as unknown as Auth;
+}
+
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const { authFor, pool } = authResolver(config, options.auth);
+  const { authFor, pool, readsFirst } = authResolver(config, options.auth, options.pool);
   const app = new Hono();
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());
@@ -87,7 +108,12 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // per-client limits stay on); state in Redis when configured, else the service's database.
   app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool, redisUrl: config.redisUrl }));
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
-  const handlerOf = (auth: Auth) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
+  const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, newHandler(auth)).get(auth)!;
+  const newHandler = (auth: Auth) => {
+    if (!readsFirst?.isReads(auth)) return authHandler(auth);
+    const read = authHandler(auth);
+    return (req: Request) => readOrDefer(read, () => handlerOf(readsFirst.full()), req);
+  };
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {
     const auth = authFor(c.req.raw);
     // A plain session read is answered before the request is copied for Better Auth.

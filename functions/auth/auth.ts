@@ -3,18 +3,18 @@
  * all build their instance here from an `AuthConfig`, so what is tested is what runs.
  */
 import { passkey } from "@better-auth/passkey";
-import { betterAuth, type BetterAuthOptions } from "better-auth";
+import { betterAuth, type BetterAuthOptions, type BetterAuthPlugin } from "better-auth";
 // Deep imports: the plugins barrel would pull every Better Auth plugin into the bundle.
 import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
 import { organization } from "better-auth/plugins/organization";
 import { createAccessControl } from "better-auth/plugins/access";
 import { defaultStatements } from "better-auth/plugins/organization/access";
-import pg from "pg";
+import type pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
 import { CLIENT_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
-import { instrumentPool } from "./db-faults.js";
+import { createPool } from "./db-pool.js";
 import { googleOidcOverride } from "./google-override.js";
 import { nativeApp } from "./native/index.js";
 import { tokenOrganizationResolver } from "./app-origin.js";
@@ -27,8 +27,10 @@ import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { leanTokenSession } from "./session-read.js";
-import { iamAuthPassword } from "./db-iam.js";
 import { auditTrail } from "./audit-trail.js";
+
+// The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
+export { createPool };
 
 /** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
@@ -39,35 +41,6 @@ const SESSION_SECONDS = 7 * 24 * 3600;
 
 /** What a blocked (offboarded) person sees on every sign-in attempt (error code BANNED_USER). */
 export const BANNED_MESSAGE = "This account is blocked from signing in (offboarded). Ask an administrator to reinstate it.";
-
-export function createPool(config: AuthConfig): pg.Pool {
-  const db = config.database;
-  const common = {
-    // A Lambda instance serves one request at a time: a couple of connections is plenty, and
-    // Aurora's connection budget is shared by every instance.
-    max: config.databasePoolMax,
-    idleTimeoutMillis: 30_000,
-    // Aurora paused at 0 ACU takes ~15 s to resume on the first connection; wait for it.
-    connectionTimeoutMillis: 25_000,
-  };
-  const pool =
-    "connectionString" in db
-      ? new pg.Pool({ connectionString: db.connectionString, ...common })
-      : new pg.Pool({
-          host: db.host,
-          port: db.port,
-          database: db.database,
-          user: db.user,
-          password: "iamAuth" in db ? iamAuthPassword({ host: db.host, port: db.port, user: db.user }) : db.password,
-          // Verified TLS: the AuthService construct points NODE_EXTRA_CA_CERTS at the Amazon RDS
-          // CAs Lambda's Node.js runtime ships (/var/runtime/ca-cert.pem).
-          ssl: db.ssl ? { rejectUnauthorized: true } : false,
-          ...common,
-        });
-  // A connection dropped by the server (Aurora pausing at 0 ACU, a failover, a restart), idle
-  // or checked out, must not crash the process; requests it fails answer 503 (db-faults.ts).
-  return instrumentPool(pool);
-}
 
 /** Hosts Better Auth may build its base URL from: the service's own and every app's (proxy pattern). */
 function allowedHosts(config: AuthConfig): string[] {
@@ -82,6 +55,20 @@ export interface CreateAuthOptions {
 }
 
 export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
+  return optionsWith(config, pool, rpId, oidcProviderPlugins({ pool, issuer: config.jwt.issuer }));
+}
+
+/**
+ * The options without the OpenID Provider, for an instance that only answers session reads
+ * (app.ts): the provider's ~30 endpoints are not built. Its only effect on a session read is
+ * a hook on session deletion, so `deferSessionDeletes` must come first in `extra`.
+ */
+export function sessionReadOptions(config: AuthConfig, pool: pg.Pool, extra: readonly BetterAuthPlugin[], rpId = config.passkey.rpId) {
+  const options = optionsWith(config, pool, rpId, [] as const);
+  return { ...options, plugins: [...extra, ...options.plugins] };
+}
+
+function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthConfig, pool: pg.Pool, rpId: string | undefined, oidc: P) {
   // Secure cookies whenever the browser-facing origins are https, even if the service itself is
   // reached over plain http behind the apps' proxies (as in `make dev`).
   const secure = config.baseURL.startsWith("https:") || config.trustedOrigins.every((o) => o.startsWith("https:"));
@@ -180,7 +167,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         disableSettingJwtHeader: true,
       }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
       // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
-      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
+      ...oidc,
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,

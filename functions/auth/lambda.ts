@@ -5,7 +5,9 @@
  * Cold start: this entry chunk holds only the adapter. While Lambda initialises it, the service
  * (Better Auth, zod, kysely, pg) and, only when `*_SECRET_ARN` variables are set, the AWS SDK
  * load in parallel, and the secrets are fetched as soon as the SDK is there, so their network
- * round trip overlaps the service's own loading instead of following it.
+ * round trip overlaps the service's own loading instead of following it. As soon as the config
+ * is there, the database pool opens its first connection, so that handshake (and Aurora's resume
+ * from 0 ACU) also overlaps the loading of Better Auth.
  *
  * An event `{ "authplane": "migrate" }` (invoked by the operator or a deploy pipeline, never by
  * API Gateway) runs the schema migration from inside the VPC, where Aurora is reachable.
@@ -13,12 +15,14 @@
 import { handle, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import { SOURCE_IP_HEADER } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
+import type pg from "pg";
 import { needsSecrets, preloadSecretsClient } from "./secrets.js";
 
 type HttpHandler = ReturnType<typeof handle>;
 
 let config: Promise<AuthConfig> | undefined;
 let http: Promise<HttpHandler> | undefined;
+let pool: Promise<pg.Pool> | undefined;
 
 /** Start (once) loading a module; a failed load is retried on the next call, not replayed. */
 function loader<T>(load: () => Promise<T>): () => Promise<T> {
@@ -33,6 +37,7 @@ function loader<T>(load: () => Promise<T>): () => Promise<T> {
 }
 const appModule = loader(() => import("./app.js"));
 const configModule = loader(() => import("./config.js"));
+const poolModule = loader(() => import("./db-pool.js"));
 
 function configOnce(): Promise<AuthConfig> {
   config ??= configModule()
@@ -44,11 +49,34 @@ function configOnce(): Promise<AuthConfig> {
   return config;
 }
 
+/** One pool per instance, from the config, with its first connection already opening. */
+function poolOnce(): Promise<pg.Pool> {
+  pool ??= Promise.all([configOnce(), poolModule()])
+    .then(([c, { createPool, warmPool }]) => {
+      const p = createPool(c);
+      warmPool(p);
+      return p;
+    })
+    .catch((err: unknown) => {
+      pool = undefined;
+      throw err;
+    });
+  return pool;
+}
+
 // At init, not on the first event: start everything the first event will wait for. Failures
 // surface (and are retried) there, so nothing here may reject unhandled.
-if (needsSecrets(process.env)) preloadSecretsClient().catch(() => undefined);
-appModule().catch(() => undefined);
+if (needsSecrets(process.env)) {
+  preloadSecretsClient().catch(() => undefined);
+  // The secrets' round trip is the long pole: load the service beside it.
+  appModule().catch(() => undefined);
+}
 configOnce().catch(() => undefined);
+// Without secrets the config is there at once: open the connection first, then load the
+// service, so the handshake runs on the server while Better Auth compiles here.
+poolOnce()
+  .catch(() => undefined)
+  .finally(() => appModule().catch(() => undefined));
 
 /** API Gateway's own view of the peer address travels as a header only the adapter may set. */
 function withEventSourceIp<E extends LambdaEvent>(event: E): E {
@@ -65,8 +93,8 @@ export async function handler(event: LambdaEvent | { authplane: "migrate" }, con
     const { created, altered } = await migrate(await migrateConfigFromEnv(process.env));
     return { created, altered };
   }
-  http ??= Promise.all([configOnce(), appModule()])
-    .then(([c, { createApp }]) => handle(createApp(c)))
+  http ??= Promise.all([configOnce(), appModule(), poolOnce()])
+    .then(([c, { createApp }, p]) => handle(createApp(c, { pool: p })))
     .catch((err: unknown) => {
       http = undefined;
       throw err;

