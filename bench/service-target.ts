@@ -3,7 +3,8 @@
  * queue or a pool: `BENCH_TARGET=real` runs the auth service's node adapter (server.ts),
  * `BENCH_TARGET=floor` a bare Hono app on @hono/node-server that runs the fixed query set the
  * real endpoints ran before issue 12 (see FLOOR_SQL) plus, for /token, one RS256 sign with a key
- * held in memory. Both count every query pg sends; the parent asks over IPC.
+ * held in memory. Both count every query pg sends and report their process CPU (every thread);
+ * the parent asks over IPC.
  *
  * Prints one JSON line `{"url": …}` on stdout when listening. Loopback only.
  */
@@ -27,7 +28,10 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 } as typeof pg.Client.prototype.query;
 
 process.on("message", (msg: { type: string }) => {
-  if (msg.type === "count") process.send!({ type: "count", queries, captured: captured.splice(0) });
+  if (msg.type === "count") {
+    const cpu = process.cpuUsage();
+    process.send!({ type: "count", queries, captured: captured.splice(0), cpuMs: (cpu.user + cpu.system) / 1000 });
+  }
 });
 
 /**
@@ -106,6 +110,8 @@ async function main(): Promise<void> {
     url = (await startServer(configFromEnv(process.env), { port: Number(process.env.BENCH_PORT ?? 0), hostname: "127.0.0.1" })).url;
   } else if (target === "floor") {
     const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 4 });
+    // PostgreSQL stops before this process at the end of a run: an idle client's error must not crash it.
+    pool.on("error", () => {});
     const jwk = JSON.parse(process.env.BENCH_FLOOR_JWK ?? "");
     const app = floorApp(pool, createPrivateKey({ key: jwk, format: "jwk" }), "floor-key");
     url = await new Promise<string>((resolve) => serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(`http://127.0.0.1:${info.port}`)));

@@ -3,18 +3,22 @@
  * run. Prints one JSON line last:
  *
  *   {"results":[{"endpoint":"token","c":8,"rps":n,"floor_rps":n,"real_over_floor":n,"p50_ms":n,
- *                "p99_ms":n,"floor_p99_ms":n,"queries":n,"errors":n}, …], "token_mint_cpu_ms":n, …}
+ *                "p99_ms":n,"floor_p99_ms":n,"queries":n,"cpu_ms":n,"floor_cpu_ms":n,"errors":n}, …], "token_mint_cpu_ms":n, …}
  *
  * real:  functions/auth/server.ts (the node adapter) on an embedded PostgreSQL with a migrated
  *        schema, a signed-in user with an active app (organization + role + membership).
  * floor: bench/service-target.ts's bare Hono app running the fixed query set the endpoints sent
  *        before issue 12 (FLOOR_SQL), plus one node:crypto RS256 sign for /token.
  * Both run in their own child process; rounds interleave real and floor per cell, and each
- * cell's figure is the median over rounds. `queries` is the real service's per request.
+ * cell's figure is the median over rounds. `queries` is the real service's per request;
+ * `cpu_ms` / `floor_cpu_ms` each target process's CPU (all threads) per request, which a shared
+ * machine's load disturbs far less than rps.
  * token_mint_cpu_ms: process CPU (all threads) per /token signature on the service's signing
  * path (key held in memory), beside `seed_mint_cpu_ms`: the path it replaced (fetch-free
  * decrypt + import + WebCrypto sign, as Better Auth's jwt plugin does per token) and
- * `raw_sign_cpu_ms`, a bare async RSA-2048 crypto.sign (the floor of any RS256 signer).
+ * `raw_sign_cpu_ms`, a bare async RSA-2048 crypto.sign (the floor of any RS256 signer). Each
+ * has a `*_main_thread_cpu_ms` twin: the event loop's share alone (the async sign's OpenSSL work
+ * runs on libuv's pool, so process CPU counts it but the loop does not wait for it).
  *
  *   npm run bench:service [-- --rounds 3 --duration 2.5]
  *
@@ -38,17 +42,24 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     duration: { type: "string", default: "2.5" },
     profile: { type: "string" },
+    endpoints: { type: "string", default: "get-session,token,jwks" },
+    concurrency: { type: "string", default: "1,8,32" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run bench:service [-- --rounds 3 --duration 2.5]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.\n--profile DIR writes a V8 CPU profile of the real service to DIR.");
+  console.log("usage: npm run bench:service [-- --rounds 3 --duration 2.5]\nLoad-tests get-session, token and jwks at c=1,8,32 against a fixed floor; prints one JSON line.\n--profile DIR writes a V8 CPU profile of the real service to DIR.\n--endpoints token --concurrency 8 limits the run to those cells (profiling one path).");
   process.exit(0);
 }
 const ROUNDS = Number(values.rounds);
 const DURATION = Number(values.duration);
-const ENDPOINTS = ["get-session", "token", "jwks"] as const;
-const CONCURRENCY = [1, 8, 32] as const;
+const ALL_ENDPOINTS = ["get-session", "token", "jwks"] as const;
+// Subsets are for profiling one path (--profile); the reported run is every endpoint at 1, 8, 32.
+const ENDPOINTS = values.endpoints.split(",").map((e) => {
+  if (!(ALL_ENDPOINTS as readonly string[]).includes(e)) throw new Error(`--endpoints: unknown endpoint ${e} (${ALL_ENDPOINTS.join(", ")})`);
+  return e as (typeof ALL_ENDPOINTS)[number];
+});
+const CONCURRENCY = values.concurrency.split(",").map(Number);
 
 const children: ChildProcess[] = [];
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -65,7 +76,7 @@ function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
 interface Target {
   url: string;
   child: ChildProcess;
-  queries(): Promise<{ queries: number; captured: string[] }>;
+  queries(): Promise<{ queries: number; captured: string[]; cpuMs: number }>;
 }
 
 async function startTarget(target: "real" | "floor", env: Env): Promise<Target> {
@@ -81,7 +92,7 @@ async function startTarget(target: "real" | "floor", env: Env): Promise<Target> 
     child,
     queries: () =>
       new Promise((resolve) => {
-        child.once("message", (m) => resolve(m as { queries: number; captured: string[] }));
+        child.once("message", (m) => resolve(m as { queries: number; captured: string[]; cpuMs: number }));
         child.send({ type: "count" });
       }),
   };
@@ -113,6 +124,7 @@ async function load(url: string, cookie: string, connections: number, duration: 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round2 = (n: number) => Math.round(n * 100) / 100;
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 async function main(): Promise<void> {
   const postgres = await startPostgresChild();
@@ -183,24 +195,29 @@ async function main(): Promise<void> {
     await load(`${floor.url}/api/auth/${endpoint}`, cookie, 8, 1);
   }
 
-  const cells = new Map<string, { real: Cell[]; floor: Cell[]; queries: number[] }>();
+  const cells = new Map<string, { real: Cell[]; floor: Cell[]; queries: number[]; cpu: number[]; floorCpu: number[] }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const endpoint of ENDPOINTS) {
       for (const c of CONCURRENCY) {
         const key = `${endpoint}@${c}`;
-        const cell = cells.get(key) ?? { real: [], floor: [], queries: [] };
+        const cell = cells.get(key) ?? { real: [], floor: [], queries: [], cpu: [], floorCpu: [] };
         cells.set(key, cell);
         // Alternate which goes first so drift on a shared machine hits both alike.
         const order = round % 2 === 0 ? (["real", "floor"] as const) : (["floor", "real"] as const);
         for (const side of order) {
+          const target = side === "real" ? real : floor;
+          const before = await target.queries();
+          const r = await load(`${target.url}/api/auth/${endpoint}`, cookie, c, DURATION);
+          const after = await target.queries();
+          // CPU per request of the target process alone: steadier than rps on a shared machine.
+          const cpu = r.requests ? (after.cpuMs - before.cpuMs) / r.requests : 0;
           if (side === "real") {
-            const before = (await real.queries()).queries;
-            const r = await load(`${real.url}/api/auth/${endpoint}`, cookie, c, DURATION);
-            const after = (await real.queries()).queries;
             cell.real.push(r);
-            cell.queries.push(r.requests ? (after - before) / r.requests : 0);
+            cell.queries.push(r.requests ? (after.queries - before.queries) / r.requests : 0);
+            cell.cpu.push(cpu);
           } else {
-            cell.floor.push(await load(`${floor.url}/api/auth/${endpoint}`, cookie, c, DURATION));
+            cell.floor.push(r);
+            cell.floorCpu.push(cpu);
           }
         }
       }
@@ -221,12 +238,14 @@ async function main(): Promise<void> {
       p99_ms: median(cell.real.map((r) => r.p99)),
       floor_p99_ms: median(cell.floor.map((r) => r.p99)),
       queries: round2(median(cell.queries)),
+      cpu_ms: round3(median(cell.cpu)),
+      floor_cpu_ms: round3(median(cell.floorCpu)),
       errors: cell.real.reduce((n, r) => n + r.errors, 0),
     };
   });
   const mint = await measureMintCpu();
   stopAll();
-  console.log(JSON.stringify({ rounds: ROUNDS, duration_s: DURATION, results, token_mint_cpu_ms: mint.ours, seed_mint_cpu_ms: mint.seed, raw_sign_cpu_ms: mint.raw }));
+  console.log(JSON.stringify({ rounds: ROUNDS, duration_s: DURATION, results, token_mint_cpu_ms: mint.ours.all, token_mint_main_thread_cpu_ms: mint.ours.main, seed_mint_cpu_ms: mint.seed.all, seed_mint_main_thread_cpu_ms: mint.seed.main, raw_sign_cpu_ms: mint.raw.all, raw_sign_main_thread_cpu_ms: mint.raw.main }));
 }
 
 main()

@@ -21,6 +21,7 @@ import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
+import { leanSessionRead } from "./session-read.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -28,6 +29,8 @@ export interface CreateAppOptions {
   auth?: Auth;
   /** Use this pool (the Lambda adapter opens it while the service loads); created from config otherwise. */
   pool?: pg.Pool;
+  /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
+  leanReads?: boolean;
 }
 
 /**
@@ -111,7 +114,12 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     const read = authHandler(auth);
     return (req: Request) => readOrDefer(read, () => handlerOf(readsFirst.full()), req);
   };
-  app.on(["GET", "POST"], "/api/auth/*", (c) => handlerOf(authFor(c.req.raw))(withClientIp(c.req.raw, config)));
+  app.on(["GET", "POST"], "/api/auth/*", async (c) => {
+    const auth = authFor(c.req.raw);
+    // A plain session read is answered before the request is copied for Better Auth.
+    const lean = options.leanReads === false ? undefined : await leanSessionRead(auth, auth.options.database as pg.Pool)(c.req.raw);
+    return lean ?? handlerOf(auth)(withClientIp(c.req.raw, config));
+  });
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));
   app.onError((err, c) => {

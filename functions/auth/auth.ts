@@ -26,6 +26,7 @@ import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
+import { leanTokenSession } from "./session-read.js";
 import { auditTrail, membershipAudit } from "./audit-trail.js";
 
 // The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
@@ -171,6 +172,8 @@ function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthCo
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,
+      // /token's session from the lean read path when it is a plain one (session-read.ts).
+      leanTokenSession(pool),
       // Always on: bearer-shaped sign-in for native clients needs no configuration; the OAuth
       // one-time-code flow accepts only NATIVE_APP_CALLBACKS (none by default).
       nativeApp({ callbacks: config.nativeAppCallbacks }),

@@ -5,9 +5,10 @@
  *   PORT=4000 HOST=127.0.0.1 npx tsx functions/auth/server.ts
  */
 import { serve, type ServerType } from "@hono/node-server";
+import { createServer, type IncomingMessage, type RequestListener } from "node:http";
 import { pathToFileURL } from "node:url";
 import { createApp, type CreateAppOptions } from "./app.js";
-import { withSourceIp } from "./client-ip.js";
+import { SOURCE_IP_HEADER } from "./client-ip.js";
 import { loadConfig, type AuthConfig } from "./config.js";
 import { disconnectRedisClients } from "./secondary-storage.js";
 
@@ -19,9 +20,14 @@ export interface RunningServer {
 export function startServer(config: AuthConfig, { port = 4000, hostname = "127.0.0.1", ...options }: { port?: number; hostname?: string } & CreateAppOptions = {}): Promise<RunningServer> {
   const app = createApp(config, options);
   return new Promise((resolve) => {
-    const fetch = (req: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
-      app.fetch(withSourceIp(req, env.incoming?.socket?.remoteAddress), env);
-    const server: ServerType = serve({ fetch, port, hostname }, (info) => {
+    // The socket's peer goes into the raw headers before @hono/node-server builds its (lazy)
+    // Request, so the request is not copied to add one header (client-ip.ts reads it).
+    const withPeer = (options: object, listener: RequestListener) =>
+      createServer(options, (incoming, outgoing) => {
+        recordSourceIp(incoming);
+        listener(incoming, outgoing);
+      });
+    const server: ServerType = serve({ fetch: app.fetch, port, hostname, createServer: withPeer as never }, (info) => {
       resolve({
         url: `http://${hostname}:${info.port}`,
         close: () =>
@@ -32,6 +38,14 @@ export function startServer(config: AuthConfig, { port = 4000, hostname = "127.0
       });
     });
   });
+}
+
+/** What `withSourceIp` does to a Request, done on the incoming message: any client-sent value is replaced. */
+export function recordSourceIp(incoming: IncomingMessage): void {
+  const raw = incoming.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === SOURCE_IP_HEADER) raw.splice(i, 2);
+  const ip = incoming.socket?.remoteAddress;
+  if (ip) raw.push(SOURCE_IP_HEADER, ip.replace(/^::ffff:/, ""));
 }
 
 async function main(): Promise<void> {

@@ -27,6 +27,8 @@ describe("a PostgreSQL restart under load", () => {
   let pg: RestartablePostgres;
   let server: RunningServer;
   const tokens: string[] = [];
+  /** Browser-style session cookies: their get-session reads take the lean path (session-read.ts). */
+  const cookies: string[] = [];
 
   beforeAll(async () => {
     pg = await startRestartablePostgres();
@@ -46,6 +48,8 @@ describe("a PostgreSQL restart under load", () => {
         body: JSON.stringify({ email: `load${i}@example.org`, name: `load${i}`, password: "correct horse battery staple" }),
       });
       expect(res.status, await res.clone().text()).toBe(200);
+      cookies.push(res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; "));
+      expect(cookies.at(-1), "sign-up sets the session cookie").toMatch(/session_token=/);
       tokens.push(((await res.json()) as { token: string }).token);
     }
   });
@@ -54,9 +58,9 @@ describe("a PostgreSQL restart under load", () => {
     await pg?.close();
   });
 
-  const call = async (path: string, token: string): Promise<Sample> => {
+  const call = async (path: string, token: string, cookie?: string): Promise<Sample> => {
     const startedAt = performance.now();
-    const res = await fetch(`${server.url}/api/auth/${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${server.url}/api/auth/${path}`, { headers: cookie ? { cookie } : { authorization: `Bearer ${token}` } });
     const body = await res.text();
     return { startedAt, endedAt: performance.now(), status: res.status, path, retryAfter: res.headers.get("retry-after"), body };
   };
@@ -68,8 +72,9 @@ describe("a PostgreSQL restart under load", () => {
     // Bounded: four clients, at most 4000 requests, stopped by the test once it has seen recovery.
     const worker = async () => {
       while (running && n < 4000) {
-        const token = tokens[n++ % tokens.length]!;
-        samples.push(await call(n % 2 ? "get-session" : "token", token));
+        const i = n++;
+        const token = tokens[i % tokens.length]!;
+        samples.push(await (i % 3 === 2 ? call("get-session", token, cookies[i % cookies.length]) : call(i % 3 ? "get-session" : "token", token)));
       }
     };
     const load = Promise.all([worker(), worker(), worker(), worker()]);

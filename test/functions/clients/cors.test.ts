@@ -31,6 +31,24 @@ describe("SPA CORS", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe(SPA);
   });
 
+  it("the actual request's headers are hono/cors's, set on the handler's own response (no re-wrap)", async () => {
+    const a = new Hono();
+    a.use("/api/auth/*", spaCors({ origins: [SPA] }));
+    a.get("/api/auth/get-session", () => new Response('{"ok":true}', { headers: { "content-type": "application/json", vary: "Accept-Encoding" } }));
+    a.get("/api/auth/fetched", () => Response.redirect("https://app.authplane.test/", 302));
+    for (const origin of [SPA, "https://evil.example"]) {
+      const res = await a.request("/api/auth/get-session", { headers: { origin } });
+      expect(res.headers.get("access-control-allow-origin")).toBe(origin === SPA ? SPA : null);
+      expect(res.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(res.headers.get("vary")).toBe("Accept-Encoding, Origin");
+      expect(await res.text()).toBe('{"ok":true}');
+    }
+    // A handler's immutable-headers response (Response.redirect) is copied once, not refused.
+    const redirected = await a.request("/api/auth/fetched", { headers: { origin: SPA } });
+    expect(redirected.status).toBe(302);
+    expect(redirected.headers.get("access-control-allow-origin")).toBe(SPA);
+  });
+
   it("gives an unlisted origin no Access-Control-Allow-Origin", async () => {
     for (const origin of ["https://evil.example", "https://spa.authplane.test:3004", "null"]) {
       const res = await app().request("/api/auth/sign-in/email", {
