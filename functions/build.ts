@@ -135,6 +135,7 @@ export function functionOutdir(name: FunctionName, root = ROOT): string {
 /** `extra` adds build options for tools (the cold-start profile builds with source maps). */
 export async function buildFunction(name: FunctionName, outdir = functionOutdir(name), extra: BuildOptions = {}): Promise<BuiltFunction> {
   const spec: FunctionSpec = FUNCTIONS[name];
+  const define = { ...spec.options?.define, ...(await buildTimeDefines(name)), ...extra.define };
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   await build({
@@ -155,8 +156,20 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
     logLevel: "warning",
     ...spec.options,
     ...extra,
+    define,
   });
   return { name, outdir, handler: "index.handler", bytes: dirBytes(outdir) };
+}
+
+/**
+ * Values computed here and embedded in the bundle. The auth service's lean session read gets its
+ * plan from Better Auth's context now, so a cold instance need not load Better Auth to serve it
+ * (functions/auth/session-read-snapshot.ts); loaded only when the auth bundle is built.
+ */
+async function buildTimeDefines(name: FunctionName): Promise<Record<string, string>> {
+  if (name !== "auth") return {};
+  const { sessionPlanSnapshot } = await import("./auth/session-read-snapshot.js");
+  return { __AUTHPLANE_SESSION_PLAN__: JSON.stringify(JSON.stringify(await sessionPlanSnapshot())) };
 }
 
 function dirBytes(dir: string): number {

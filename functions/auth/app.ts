@@ -5,23 +5,21 @@
 import { Hono } from "hono";
 import type pg from "pg";
 import { bodyLimit } from "hono/body-limit";
-import { betterAuth } from "better-auth";
-import { createAuth, createPool, sessionReadOptions, type Auth } from "./auth.js";
-import { deferSessionDeletes, isSessionRead, readOrDefer } from "./session-read-instance.js";
+// Type-only: Better Auth and everything built on it load on first need (auth-routes.ts).
+import type { Auth } from "./auth.js";
+import type { AuthRoutes } from "./auth-routes.js";
 import type { AuthConfig } from "./config.js";
 import { spaCors } from "./cors.js";
 import { hostGuard, jsonError, passkeyOriginGuard } from "./guards.js";
-import { withClientIp } from "./client-ip.js";
 import { accountLimit } from "./account-limit.js";
 import { dbFaultGuard } from "./db-faults.js";
+import { createPool } from "./db-pool.js";
 import { serverErrorLog } from "./error-log.js";
-import { authHandler } from "./hot-path.js";
 import { inputGuard } from "./input-guard.js";
 import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
-import { effectiveHost } from "./request-origin.js";
 import { revocationFeedRoute } from "./revocations.js";
-import { leanSessionRead } from "./session-read.js";
+import { EMBEDDED_SNAPSHOT, planFromSnapshot, snapshotSessionRead, type PlanSnapshot } from "./session-read.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -31,48 +29,28 @@ export interface CreateAppOptions {
   pool?: pg.Pool;
   /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
   leanReads?: boolean;
-}
-
-/**
- * With an RP ID: session reads first come from an instance without the OpenID Provider, and the
- * first other request builds the full instance, which then answers everything. Without one
- * (single-app local dev): one instance per
- * request host so each app gets passkeys for its own host. The host set is bounded by the
- * host guard, so this map cannot grow without limit.
- */
-function authResolver(
-  config: AuthConfig,
-  given?: Auth,
-  givenPool?: pg.Pool,
-): { authFor: (req: Request) => Auth; pool: Auth["options"]["database"]; readsFirst?: { isReads: (auth: Auth) => boolean; full: () => Auth } } {
-  if (given) return { authFor: () => given, pool: given.options.database };
-  if (config.passkey.rpId) {
-    // Session reads first come from an instance without the OpenID Provider (session-read-instance.ts).
-    const pool = givenPool ?? createPool(config);
-    let full: Auth | undefined;
-    let reads: Auth | undefined;
-    const fullAuth = () => (full ??= createAuth(config, { pool }));
-    const authFor = (req: Request) => full ?? (isSessionRead(req) ? (reads ??= createSessionReadAuth(config, pool)) : fullAuth());
-    return { authFor, pool, readsFirst: { isReads: (auth) => auth === reads, full: fullAuth } };
-  }
-  const pool = givenPool ?? createPool(config);
-  const byRpId = new Map<string, Auth>();
-  const authFor = (req: Request) => {
-    const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
-    let auth = byRpId.get(rpId);
-    if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
-    return auth;
-  };
-  return { authFor, pool };
-}
-
-/** The session-read instance (session-read-instance.ts); typed as the full one, whose endpoints are a superset. */
-function createSessionReadAuth(config: AuthConfig, pool: pg.Pool): Auth {
-  return betterAuth(sessionReadOptions(config, pool, [deferSessionDeletes])) as unknown as Auth;
+  /**
+   * The build-time plan of the lean read (session-read.ts); the bundle's embedded one by default,
+   * none from source (the plan then comes from Better Auth's context, after it is built).
+   */
+  sessionPlan?: PlanSnapshot;
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
-  const { authFor, pool, readsFirst } = authResolver(config, options.auth, options.pool);
+  const pool = options.auth ? (options.auth.options.database as pg.Pool) : (options.pool ?? createPool(config));
+  // Cold bundles: plain session reads from the build-time plan, with no Better Auth loaded.
+  const snapshotPlan = options.auth || options.leanReads === false ? undefined : planFromSnapshot(options.sessionPlan ?? EMBEDDED_SNAPSHOT, config);
+  const snapshot = snapshotPlan && { plan: snapshotPlan, reader: snapshotSessionRead(snapshotPlan, pool) };
+  let routes: Promise<AuthRoutes> | undefined;
+  // A failed load is retried by the next request, not replayed.
+  const authRoutes = () =>
+    (routes ??= import("./auth-routes.js").then(
+      (m) => m.authRoutes(config, { auth: options.auth, pool, leanReads: options.leanReads, snapshot }),
+      (err: unknown) => {
+        routes = undefined;
+        throw err;
+      },
+    ));
   const app = new Hono();
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());
@@ -92,7 +70,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
 
   app.use("/api/auth/*", authMetrics());
   // OpenID Provider: discovery at the issuer root and the provider's sign-in/consent pages.
-  app.route("/", oidcRoutes(config, authFor));
+  app.route("/", oidcRoutes(config, async (document, req) => (await authRoutes()).metadata(document, req)));
 
   app.use("/api/auth/*", hostGuard(config));
   // Pattern 2 (SPA on a sibling subdomain calling directly): credentials only for listed origins.
@@ -107,18 +85,10 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // Backoff per account on password, passkey and native-exchange failures (Better Auth's
   // per-client limits stay on); state in Redis when configured, else the service's database.
   app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool, redisUrl: config.redisUrl }));
-  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
-  const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, newHandler(auth)).get(auth)!;
-  const newHandler = (auth: Auth) => {
-    if (!readsFirst?.isReads(auth)) return authHandler(auth);
-    const read = authHandler(auth);
-    return (req: Request) => readOrDefer(read, () => handlerOf(readsFirst.full()), req);
-  };
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {
-    const auth = authFor(c.req.raw);
     // A plain session read is answered before the request is copied for Better Auth.
-    const lean = options.leanReads === false ? undefined : await leanSessionRead(auth, auth.options.database as pg.Pool)(c.req.raw);
-    return lean ?? handlerOf(auth)(withClientIp(c.req.raw, config));
+    const lean = snapshot ? await snapshot.reader(c.req.raw) : undefined;
+    return lean ?? (await authRoutes()).handle(c.req.raw);
   });
 
   app.notFound((c) => c.json({ error: "not_found" }, 404));

@@ -28,6 +28,7 @@ import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { leanTokenSession } from "./session-read.js";
 import { auditTrail, membershipAudit } from "./audit-trail.js";
+import { secureCookies, SESSION_EXPIRES_IN, SESSION_UPDATE_AGE } from "./session-policy.js";
 
 // The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
 export { createPool };
@@ -36,8 +37,8 @@ export { createPool };
 export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
 export const KEY_GRACE_SECONDS = 7 * 24 * 3600;
 
-/** Sessions last a week and slide daily; JWTs minted from them last 15 minutes. */
-const SESSION_SECONDS = 7 * 24 * 3600;
+/** Sessions last a week and slide daily (session-policy.ts); JWTs minted from them last 15 minutes. */
+const SESSION_SECONDS = SESSION_EXPIRES_IN;
 
 /** What a blocked (offboarded) person sees on every sign-in attempt (error code BANNED_USER). */
 export const BANNED_MESSAGE = "This account is blocked from signing in (offboarded). Ask an administrator to reinstate it.";
@@ -71,7 +72,7 @@ export function sessionReadOptions(config: AuthConfig, pool: pg.Pool, extra: rea
 function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthConfig, pool: pg.Pool, rpId: string | undefined, oidc: P) {
   // Secure cookies whenever the browser-facing origins are https, even if the service itself is
   // reached over plain http behind the apps' proxies (as in `make dev`).
-  const secure = config.baseURL.startsWith("https:") || config.trustedOrigins.every((o) => o.startsWith("https:"));
+  const secure = secureCookies(config);
   const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
   const google = config.google;
   const tokenOrganization = tokenOrganizationResolver(pool, config);
@@ -91,7 +92,7 @@ function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthCo
     disabledPaths: Object.values(userBan.endpoints).map((e) => e.path),
     session: {
       expiresIn: SESSION_SECONDS,
-      updateAge: 24 * 3600,
+      updateAge: SESSION_UPDATE_AGE,
       // With Redis, sessions live there first; PostgreSQL keeps them too so a Redis loss logs no one out.
       storeSessionInDatabase: true,
     },

@@ -5,12 +5,10 @@
  * the service's own sign-in endpoints (passkey, Google, email+password when enabled) with the
  * provider's signed `oauth_query`, after which the provider resumes the authorization itself.
  */
-import { oauthProviderAuthServerMetadata, oauthProviderOpenIdConfigMetadata } from "@better-auth/oauth-provider";
 import { Hono } from "hono";
-import type { Auth } from "./auth.js";
 import type { AuthConfig } from "./config.js";
 import { hostGuard } from "./guards.js";
-import { OIDC_CONSENT_PATH, OIDC_SIGN_IN_PATH } from "./oidc-provider.js";
+import { OIDC_CONSENT_PATH, OIDC_SIGN_IN_PATH } from "./oidc-paths.js";
 
 const SCRIPT_PATH = "/oidc/page.js";
 
@@ -132,8 +130,11 @@ if (pageName === "sign-in") {
 }
 `;
 
-/** Discovery + the provider's pages; `authFor` picks the Better Auth instance for a request. */
-export function oidcRoutes(config: AuthConfig, authFor: (req: Request) => Auth): Hono {
+/** The two discovery documents, which the provider plugin builds (loaded on first need: auth-routes.ts). */
+export type OidcMetadata = (document: "openid-configuration" | "oauth-authorization-server", req: Request) => Promise<Response>;
+
+/** Discovery + the provider's pages; `metadata` answers discovery from the request's Better Auth instance. */
+export function oidcRoutes(config: AuthConfig, metadata: OidcMetadata): Hono {
   const routes = new Hono();
   routes.use("/.well-known/openid-configuration", hostGuard(config));
   routes.use("/.well-known/oauth-authorization-server", hostGuard(config));
@@ -151,8 +152,8 @@ export function oidcRoutes(config: AuthConfig, authFor: (req: Request) => Auth):
     c.res.headers.set("content-security-policy", csp.replace("form-action 'self'", `form-action 'self' ${origin}`));
   });
   // The issuer has no path, so RFC 8414 / OIDC Discovery put both documents at the root.
-  routes.get("/.well-known/openid-configuration", (c) => oauthProviderOpenIdConfigMetadata(authFor(c.req.raw))(c.req.raw));
-  routes.get("/.well-known/oauth-authorization-server", (c) => oauthProviderAuthServerMetadata(authFor(c.req.raw))(c.req.raw));
+  routes.get("/.well-known/openid-configuration", (c) => metadata("openid-configuration", c.req.raw));
+  routes.get("/.well-known/oauth-authorization-server", (c) => metadata("oauth-authorization-server", c.req.raw));
   const signIn = signInPage(config);
   const consent = consentPage();
   routes.get(OIDC_SIGN_IN_PATH, () => new Response(signIn, { headers: PAGE_HEADERS }));

@@ -22,8 +22,8 @@ import { CLIENT_IP_HEADER } from "./client-ip.js";
 import { resolveOrgClaims } from "./org-claims.js";
 
 /** Pages the provider sends a browser to; served by app.ts outside Better Auth's router. */
-export const OIDC_SIGN_IN_PATH = "/oidc/sign-in";
-export const OIDC_CONSENT_PATH = "/oidc/consent";
+import { OIDC_CONSENT_PATH, OIDC_SIGN_IN_PATH } from "./oidc-paths.js";
+export { OIDC_CONSENT_PATH, OIDC_SIGN_IN_PATH };
 
 /** An authorization code lives one minute: the RP redeems it within seconds of the redirect. */
 export const OIDC_CODE_TTL_SECONDS = 60;

@@ -23,16 +23,24 @@
  * secret Better Auth signs cookies with (`ctx.secret`, the first secret version; older
  * versions only decrypt stored data and never verified cookies). The HMAC runs in node:crypto
  * with a timing-safe compare. The body is Better Auth's: the same fields in the same order,
- * filtered by its own `parseSessionOutput` / `parseUserOutput`.
+ * without the fields its schema marks `returned: false` (what `parseSessionOutput` /
+ * `parseUserOutput` drop).
+ *
+ * Cold bundles: the plan (columns, output fields, the hook verdict) is computed at build time
+ * from Better Auth's own context (session-read-snapshot.ts, embedded by functions/build.ts), so
+ * a cold instance answers its first session reads without loading Better Auth at all; the
+ * secret and the cookie name come from the config. When Better Auth is built on the instance
+ * later, auth-routes.ts compares its plan with this one and turns the path off on a difference.
  * test/functions/auth/session-read.test.ts drives random cookies and session states through
  * this path and through Better Auth's own handler and requires identical answers.
  */
+// Type-only: on a cold bundle this module runs before (and often without) Better Auth loading.
 import type { BetterAuthOptions } from "better-auth";
-import { parseSessionOutput, parseUserOutput } from "better-auth/db";
-import { parseCookies } from "better-call";
-import { createAuthMiddleware } from "@better-auth/core/api";
+import type { createAuthMiddleware } from "@better-auth/core/api";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
+import type { AuthConfig } from "./config.js";
+import { secureCookies } from "./session-policy.js";
 
 /** Plugin hooks that match `/get-session` but do nothing on a plain session read (checked at start-up). */
 const NOOP_ON_PLAIN_READ: Record<string, (options: BetterAuthOptions, plugin: { options?: unknown }) => boolean> = {
@@ -66,24 +74,37 @@ interface AuthContext {
 }
 type AnyAuth = { options: BetterAuthOptions; $context: Promise<unknown> };
 
-interface Plan {
+/** Everything the lean path needs; plain data, so it can be built at build time and compared. */
+export interface Plan {
   path: string;
   secret: string;
   sessionCookie: string;
-  /** Any other cookie with Better Auth's name prefix sends the request to Better Auth. */
-  otherAuthCookies: (name: string) => boolean;
+  /** Any other cookie whose name contains this (Better Auth's prefix + ".") sends the request to Better Auth. */
+  authCookiePrefix: string;
   sql: string;
   session: Column[];
   user: Column[];
+  /** The keys Better Auth's output parsers keep (schema fields not marked `returned: false`). */
+  sessionOutput: string[];
+  userOutput: string[];
   expiresIn: number;
   updateAge: number;
-  options: BetterAuthOptions;
 }
 interface Column {
   key: string;
   alias: string;
   /** ids and references come back as strings, whatever the column type (adapter factory). */
   asString: boolean;
+}
+
+/** The build-time part of a plan: what Better Auth's context decides for a schema-only config. */
+export interface PlanSnapshot {
+  version: 1;
+  /** leanReadBlocker's verdict for that config; a blocked build has no lean path at all. */
+  blocker: string | null;
+  /** Session cookie name without the `__Secure-` prefix, which depends on the deployed config. */
+  sessionCookieBase: string;
+  plan: Omit<Plan, "secret" | "sessionCookie">;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -146,7 +167,12 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
   return undefined;
 }
 
-function plan(ctx: AuthContext): Plan {
+/** Keys of `table` Better Auth returns (filterOutputFields drops `returned: false`), in column order. */
+function outputKeys(table: Table, cols: Column[]): string[] {
+  return cols.filter((c) => (table.fields[c.key] as { returned?: boolean } | undefined)?.returned !== false).map((c) => c.key);
+}
+
+export function plan(ctx: AuthContext): Plan {
   const session = ctx.tables.session!;
   const user = ctx.tables.user!;
   const s = columns(session, "s");
@@ -156,20 +182,95 @@ function plan(ctx: AuthContext): Plan {
     `SELECT ${s.map((c) => `s.${col(session, c.key)} AS ${c.alias}`).join(", ")}, ${u.map((c) => `u.${col(user, c.key)} AS ${c.alias}`).join(", ")}` +
     ` FROM ${quote(session.modelName)} s JOIN ${quote(user.modelName)} u ON u.${col(user, "id")} = s.${col(session, "userId")}` +
     ` WHERE s.${col(session, "token")} = $1`;
-  const name = ctx.authCookies.sessionToken.name;
-  const prefix = (ctx.options.advanced?.cookiePrefix || "better-auth") + ".";
   return {
     path: `${ctx.options.basePath || "/api/auth"}/get-session`,
     secret: ctx.secret,
-    sessionCookie: name,
-    otherAuthCookies: (cookie) => cookie !== name && cookie.includes(prefix),
+    sessionCookie: ctx.authCookies.sessionToken.name,
+    authCookiePrefix: (ctx.options.advanced?.cookiePrefix || "better-auth") + ".",
     sql,
     session: s,
     user: u,
+    sessionOutput: outputKeys(session, s),
+    userOutput: outputKeys(user, u),
     expiresIn: ctx.sessionConfig.expiresIn,
     updateAge: ctx.sessionConfig.updateAge,
-    options: ctx.options,
   };
+}
+
+const SECURE_PREFIX = "__Secure-";
+
+/** The build-time snapshot of `ctx`'s plan (session-read-snapshot.ts; the test compares it with a live context). */
+export function snapshotOf(ctx: AuthContext): PlanSnapshot {
+  const { secret: _secret, sessionCookie, ...rest } = plan(ctx);
+  return {
+    version: 1,
+    blocker: leanReadBlocker(ctx) ?? null,
+    sessionCookieBase: sessionCookie.startsWith(SECURE_PREFIX) ? sessionCookie.slice(SECURE_PREFIX.length) : sessionCookie,
+    plan: rest,
+  };
+}
+
+/**
+ * The plan for `config` from a snapshot, or undefined when there is no lean path: a blocked
+ * snapshot, or a config Better Auth reads sessions differently for (Redis holds them first).
+ * The secret is the first version's: Better Auth signs cookies with `secrets[0]` (ctx.secret).
+ */
+export function planFromSnapshot(snapshot: PlanSnapshot | undefined, config: Pick<AuthConfig, "secrets" | "redisUrl" | "baseURL" | "trustedOrigins">): Plan | undefined {
+  if (!snapshot || snapshot.version !== 1 || snapshot.blocker !== null) return undefined;
+  if (config.redisUrl) return undefined;
+  const secret = config.secrets[0]?.value;
+  if (!secret) return undefined;
+  return { ...snapshot.plan, secret, sessionCookie: `${secureCookies(config) ? SECURE_PREFIX : ""}${snapshot.sessionCookieBase}` };
+}
+
+/** Why two plans differ (the first differing field), or undefined when they are the same. */
+export function planDifference(a: Plan, b: Plan): string | undefined {
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof Plan>) {
+    if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) return key;
+  }
+  return undefined;
+}
+
+declare const __AUTHPLANE_SESSION_PLAN__: string | undefined;
+/** The snapshot functions/build.ts embedded in this bundle; undefined when running from source. */
+export const EMBEDDED_SNAPSHOT: PlanSnapshot | undefined =
+  typeof __AUTHPLANE_SESSION_PLAN__ === "string" ? (JSON.parse(__AUTHPLANE_SESSION_PLAN__) as PlanSnapshot) : undefined;
+
+/**
+ * better-call's cookie parser (dist/cookies.mjs `parseCookies`: first occurrence wins, quotes
+ * stripped, %-decoding when it decodes), plus which names occur more than once.
+ */
+export function parseCookieHeader(str: string): { cookies: Map<string, string>; repeated: Set<string> } {
+  const cookies = new Map<string, string>();
+  const repeated = new Set<string>();
+  let index = 0;
+  while (index < str.length) {
+    const eqIdx = str.indexOf("=", index);
+    if (eqIdx === -1) break;
+    let endIdx = str.indexOf(";", index);
+    if (endIdx === -1) endIdx = str.length;
+    else if (endIdx < eqIdx) {
+      index = str.lastIndexOf(";", eqIdx - 1) + 1;
+      continue;
+    }
+    const key = str.slice(index, eqIdx).trim();
+    if (cookies.has(key)) repeated.add(key);
+    else {
+      let val = str.slice(eqIdx + 1, endIdx).trim();
+      if (val.codePointAt(0) === 34) val = val.slice(1, -1);
+      cookies.set(key, tryDecode(val));
+    }
+    index = endIdx + 1;
+  }
+  return { cookies, repeated };
+}
+
+function tryDecode(str: string): string {
+  try {
+    return str.includes("%") ? decodeURIComponent(str) : str;
+  } catch {
+    return str;
+  }
 }
 
 /** better-call's check, in node:crypto: `token` when the signature is Better Auth's, else undefined. */
@@ -184,6 +285,12 @@ export function verifiedToken(value: string | undefined, secret: string): string
   const given = Buffer.from(signature);
   // Lengths match (both 44 ASCII bytes) unless the signature has non-ASCII characters.
   return given.length === expected.length && timingSafeEqual(given, expected) ? token : undefined;
+}
+
+function only(data: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) if (key in data) out[key] = data[key];
+  return out;
 }
 
 function pick(row: Record<string, unknown>, cols: Column[]): Record<string, unknown> {
@@ -201,6 +308,8 @@ export interface LeanSessionRead {
   (req: Request): Promise<Response | undefined>;
   /** Requests this path answered itself (tests, benchmarks). */
   served: number;
+  /** Turn the path off for good (every later request goes to Better Auth). */
+  disable(): void;
 }
 
 const readers = new WeakMap<object, LeanSessionRead>();
@@ -208,27 +317,40 @@ const readers = new WeakMap<object, LeanSessionRead>();
 /** The lean get-session reader for `auth` (one per instance), reading from `pool` (the pool Better Auth uses). */
 export function leanSessionRead(auth: AnyAuth, pool: pg.Pool): LeanSessionRead {
   let reader = readers.get(auth);
-  if (!reader) readers.set(auth, (reader = createReader(auth, pool)));
+  if (!reader) readers.set(auth, (reader = createReader(() => contextPlan(auth), pool)));
   return reader;
 }
 
-function createReader(auth: AnyAuth, pool: pg.Pool): LeanSessionRead {
+/** The plan from Better Auth's initialised context (source runs, tests, the snapshot check). */
+export function contextPlan(auth: AnyAuth): Promise<Plan | undefined> {
+  return (auth.$context as Promise<AuthContext>).then(
+    (ctx) => (leanReadBlocker(ctx) ? undefined : plan(ctx)),
+    () => undefined,
+  );
+}
+
+/** A reader from a plan known without Better Auth (planFromSnapshot): nothing of Better Auth loads. */
+export function snapshotSessionRead(p: Plan, pool: pg.Pool): LeanSessionRead {
+  return createReader(() => Promise.resolve(p), pool);
+}
+
+function createReader(planOf: () => Promise<Plan | undefined>, pool: pg.Pool): LeanSessionRead {
   let ready: Promise<Plan | undefined> | undefined;
-  const planFor = () =>
-    (ready ??= (auth.$context as Promise<AuthContext>).then(
-      (ctx) => (leanReadBlocker(ctx) ? undefined : plan(ctx)),
-      () => undefined,
-    ));
+  let off = false;
+  const planFor = () => (ready ??= planOf());
   const read = (async (req: Request) => {
-    if (req.method !== "GET" || req.url.includes("?")) return undefined;
+    if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
     const p = await planFor();
-    if (!p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+    if (off || !p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
     const found = await plainSession(p, req.headers, pool);
     if (!found) return undefined;
     read.served++;
     return new Response(JSON.stringify(found), { status: 200, headers: HEADERS });
   }) as LeanSessionRead;
   read.served = 0;
+  read.disable = () => {
+    off = true;
+  };
   return read;
 }
 
@@ -240,8 +362,10 @@ async function plainSession(p: Plan, headers: Headers, pool: pg.Pool): Promise<{
   if (headers.has("authorization")) return undefined;
   const header = headers.get("cookie");
   if (!header) return undefined;
-  const cookies = parseCookies(header);
-  for (const name of cookies.keys()) if (p.otherAuthCookies(name)) return undefined;
+  const { cookies, repeated } = parseCookieHeader(header);
+  // Which of two same-named cookies counts is the browser's and the parser's business: not ours.
+  if (repeated.has(p.sessionCookie)) return undefined;
+  for (const name of cookies.keys()) if (name !== p.sessionCookie && name.includes(p.authCookiePrefix)) return undefined;
   const token = verifiedToken(cookies.get(p.sessionCookie), p.secret);
   if (!token) return undefined;
   const { rows } = await pool.query<Record<string, unknown>>(p.sql, [token]);
@@ -255,7 +379,7 @@ async function plainSession(p: Plan, headers: Headers, pool: pg.Pool): Promise<{
   // Expired (Better Auth deletes it) or due for the sliding refresh (a write and a new cookie).
   if (expiresAt.getTime() < now || expiresAt.getTime() - p.expiresIn * 1000 + p.updateAge * 1000 <= now) return undefined;
   if (user.banned) return undefined;
-  return { session: parseSessionOutput(p.options, session as never), user: parseUserOutput(p.options, user as never) };
+  return { session: only(session, p.sessionOutput), user: only(user, p.userOutput) };
 }
 
 const tokenPlans = new WeakMap<object, Plan | null>();

@@ -1,0 +1,122 @@
+/**
+ * Everything of the auth service that needs Better Auth, in one module app.ts loads with a
+ * dynamic `import()` on first need: app.ts's own import graph holds no Better Auth code, so a
+ * cold instance answers health checks, the revocation feed, the well-known documents and plain
+ * session reads (session-read.ts, from the build-time plan) before Better Auth is even parsed.
+ */
+import { oauthProviderAuthServerMetadata, oauthProviderOpenIdConfigMetadata } from "@better-auth/oauth-provider";
+import { betterAuth } from "better-auth";
+import type pg from "pg";
+import { createAuth, sessionReadOptions, type Auth } from "./auth.js";
+import { withClientIp } from "./client-ip.js";
+import type { AuthConfig } from "./config.js";
+import { authHandler } from "./hot-path.js";
+import type { OidcMetadata } from "./oidc-pages.js";
+import { effectiveHost } from "./request-origin.js";
+import { deferSessionDeletes, isSessionRead, readOrDefer } from "./session-read-instance.js";
+import { contextPlan, leanSessionRead, planDifference, type LeanSessionRead, type Plan } from "./session-read.js";
+
+export interface AuthRoutesOptions {
+  /** Use this Better Auth instance (tests that also call `auth.api`). */
+  auth?: Auth;
+  /** The pool every instance shares (app.ts opens it). */
+  pool: pg.Pool;
+  /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
+  leanReads?: boolean;
+  /**
+   * The lean reader app.ts already runs from the build-time plan (cold bundles), and that plan:
+   * each instance built here is checked against it, and a difference turns the reader off.
+   */
+  snapshot?: { reader: LeanSessionRead; plan: Plan };
+}
+
+export interface AuthRoutes {
+  /** Better Auth's share of `/api/auth/*`, after app.ts's middleware (and lean reader) ran. */
+  handle: (req: Request) => Promise<Response>;
+  metadata: OidcMetadata;
+}
+
+/**
+ * With an RP ID: session reads first come from an instance without the OpenID Provider, and the
+ * first other request builds the full instance, which then answers everything. Without one
+ * (single-app local dev): one instance per
+ * request host so each app gets passkeys for its own host. The host set is bounded by the
+ * host guard, so this map cannot grow without limit.
+ */
+function authResolver(
+  config: AuthConfig,
+  pool: pg.Pool,
+  given?: Auth,
+): { authFor: (req: Request) => Auth; readsFirst?: { isReads: (auth: Auth) => boolean; full: () => Auth } } {
+  if (given) return { authFor: () => given };
+  if (config.passkey.rpId) {
+    // Session reads first come from an instance without the OpenID Provider (session-read-instance.ts).
+    let full: Auth | undefined;
+    let reads: Auth | undefined;
+    const fullAuth = () => (full ??= createAuth(config, { pool }));
+    const authFor = (req: Request) => full ?? (isSessionRead(req) ? (reads ??= createSessionReadAuth(config, pool)) : fullAuth());
+    return { authFor, readsFirst: { isReads: (auth) => auth === reads, full: fullAuth } };
+  }
+  const byRpId = new Map<string, Auth>();
+  const authFor = (req: Request) => {
+    const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
+    let auth = byRpId.get(rpId);
+    if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
+    return auth;
+  };
+  return { authFor };
+}
+
+/** The session-read instance (session-read-instance.ts); typed as the full one, whose endpoints are a superset. */
+function createSessionReadAuth(config: AuthConfig, pool: pg.Pool): Auth {
+  return betterAuth(sessionReadOptions(config, pool, [deferSessionDeletes])) as unknown as Auth;
+}
+
+/**
+ * Once per instance: does its context plan the lean read exactly as the build-time snapshot
+ * did? If not (a plugin, option or Better Auth change the snapshot missed), the snapshot reader
+ * is turned off for this Lambda instance and one error line says why; Better Auth then answers
+ * every read.
+ */
+function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>): void {
+  void contextPlan(auth).then(
+    (live) => {
+      const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read";
+      if (!diff) return;
+      snapshot.reader.disable();
+      console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
+    },
+    () => undefined,
+  );
+}
+
+export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
+  const { pool, snapshot } = options;
+  const { authFor, readsFirst } = authResolver(config, pool, options.auth);
+  const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
+  const checked = new WeakSet<Auth>();
+  const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, newHandler(auth)).get(auth)!;
+  const newHandler = (auth: Auth) => {
+    if (!readsFirst?.isReads(auth)) return authHandler(auth);
+    const read = authHandler(auth);
+    return (req: Request) => readOrDefer(read, () => handlerOf(readsFirst.full()), req);
+  };
+  const instanceFor = (req: Request) => {
+    const auth = authFor(req);
+    if (snapshot && !checked.has(auth)) {
+      checked.add(auth);
+      checkSnapshot(auth, snapshot);
+    }
+    return auth;
+  };
+  return {
+    async handle(req) {
+      const auth = instanceFor(req);
+      // With a snapshot, app.ts's reader already had its say; otherwise the plan comes from the context.
+      const lean = snapshot || options.leanReads === false ? undefined : await leanSessionRead(auth, auth.options.database as pg.Pool)(req);
+      return lean ?? handlerOf(auth)(withClientIp(req, config));
+    },
+    metadata: (document, req) =>
+      document === "openid-configuration" ? oauthProviderOpenIdConfigMetadata(instanceFor(req))(req) : oauthProviderAuthServerMetadata(instanceFor(req))(req),
+  };
+}
