@@ -16,19 +16,17 @@
  * first_event_cpu_over_minimal: ours / minimal in CPU time (steadier on a loaded machine).
  */
 import { build, type BuildOptions } from "esbuild";
-import { execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { createApp } from "../functions/auth/app.js";
 import { configFromEnv, type Env } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
 import { buildFunction, FUNCTIONS } from "../functions/build.js";
-import { createDatabase } from "../test/support/postgres.js";
+import { createDatabase, startPostgresChild } from "../test/support/postgres.js";
 
 const { values } = parseArgs({
   options: {
@@ -112,20 +110,6 @@ function getSessionEvent(cookie: string) {
       timeEpoch: Date.now(),
     },
     isBase64Encoded: false,
-  };
-}
-
-async function startPostgresChild(): Promise<{ adminUrl: string; stop: () => Promise<void> }> {
-  if (process.env.DATABASE_URL) return { adminUrl: process.env.DATABASE_URL, stop: async () => {} };
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../test/support/postgres-process.ts", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
-  const [line] = await once(createInterface({ input: child.stdout! }), "line");
-  return {
-    adminUrl: (JSON.parse(line as string) as { adminUrl: string }).adminUrl,
-    stop: async () => {
-      const done = once(child, "exit");
-      child.stdin!.end();
-      await done;
-    },
   };
 }
 

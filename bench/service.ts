@@ -25,7 +25,7 @@
  * Loopback only; every child is ended when the run ends. A benchmark, not a test.
  */
 import autocannon from "autocannon";
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
@@ -34,7 +34,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { configFromEnv, type Env } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
-import { createDatabase, freePort } from "../test/support/postgres.js";
+import { createDatabase, freePort, startPostgresChild } from "../test/support/postgres.js";
 import { measureMintCpu } from "./mint-cpu.js";
 
 const { values } = parseArgs({
@@ -71,13 +71,6 @@ function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
   const line = once(createInterface({ input: child.stdout! }), "line").then(([l]) => JSON.parse(l as string) as T);
   exited.catch(() => {});
   return Promise.race([line, exited]);
-}
-
-async function startPostgresChild(): Promise<string> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", here("../test/support/postgres-process.ts")], { stdio: ["pipe", "pipe", "inherit"] });
-  children.push(child);
-  return (await firstJsonLine<{ adminUrl: string }>(child, "PostgreSQL")).adminUrl;
 }
 
 interface Target {
@@ -134,8 +127,9 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 async function main(): Promise<void> {
-  const adminUrl = await startPostgresChild();
-  const databaseUrl = await createDatabase(adminUrl, "bench_service");
+  const postgres = await startPostgresChild();
+  if (postgres.child) children.push(postgres.child);
+  const databaseUrl = await createDatabase(postgres.adminUrl, "bench_service");
   const port = await freePort();
   const self = `http://127.0.0.1:${port}`;
   // Production-shaped: the service's own host plus an app's (the proxy pattern), so the base

@@ -24,7 +24,7 @@ import { TerraformIterator } from "cdktf";
 import { Construct } from "constructs";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js";
 import type { LambdaBundle } from "./lambda-bundle.js";
-import { LambdaRole } from "./lambda-role.js";
+import { LambdaRole, VPC_FUNCTION_ENVIRONMENT } from "./lambda-role.js";
 
 export interface AuthServiceDomain {
   /** e.g. auth.example.org */
@@ -134,25 +134,13 @@ export class AuthService extends Construct {
     this.fn = new LambdaFunction(this, "function", {
       functionName: name,
       role: role.role.arn,
-      runtime: "nodejs22.x",
-      architectures: ["arm64"],
-      handler: props.bundle.handler,
-      filename: props.bundle.path,
-      sourceCodeHash: props.bundle.hash,
+      ...props.bundle.code,
       memorySize: memoryMb,
       timeout: timeoutSeconds,
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracingConfig: props.tracing ? { mode: "Active" } : undefined,
       environment: {
-        variables: {
-          // Private subnets reach AWS APIs over IPv6 (egress-only gateway, no NAT): the SDK must
-          // use the dual-stack endpoints, which also answer over IPv4.
-          AWS_USE_DUALSTACK_ENDPOINT: "true",
-          // Node.js 18+ Lambda runtimes ship the Amazon RDS CAs but load them only on request;
-          // the database connection verifies Aurora's certificate against them.
-          NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
-          ...props.environment,
-        },
+        variables: { ...VPC_FUNCTION_ENVIRONMENT, ...props.environment },
       },
       vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: [https.id, ...props.securityGroupIds], ipv6AllowedForDualStack: true },
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },

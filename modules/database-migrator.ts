@@ -7,7 +7,7 @@
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function/index.js";
 import { Construct } from "constructs";
 import type { LambdaBundle } from "./lambda-bundle.js";
-import { LambdaRole } from "./lambda-role.js";
+import { LambdaRole, VPC_FUNCTION_ENVIRONMENT } from "./lambda-role.js";
 
 export interface DatabaseMigratorProps {
   /** Function, role and log group name. */
@@ -45,21 +45,13 @@ export class DatabaseMigrator extends Construct {
       functionName: props.name,
       description: 'authplane schema migration as the master user: invoke with {"authplane":"migrate"}',
       role: role.role.arn,
-      runtime: "nodejs22.x",
-      architectures: ["arm64"],
-      handler: props.bundle.handler,
-      filename: props.bundle.path,
-      sourceCodeHash: props.bundle.hash,
+      ...props.bundle.code,
       memorySize: 512,
       timeout: props.timeoutSeconds ?? 300,
       // One migration at a time: two concurrent runs would race on the same DDL.
       reservedConcurrentExecutions: 1,
       environment: {
-        variables: {
-          AWS_USE_DUALSTACK_ENDPOINT: "true",
-          NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
-          ...props.environment,
-        },
+        variables: { ...VPC_FUNCTION_ENVIRONMENT, ...props.environment },
       },
       vpcConfig: { subnetIds: props.subnetIds, securityGroupIds: props.securityGroupIds, ipv6AllowedForDualStack: true },
       loggingConfig: { logFormat: "JSON", logGroup: role.logGroup.name },

@@ -225,11 +225,7 @@ export class JwtAuthorizer extends Construct {
     const fn = new LambdaFunction(this, "function", {
       functionName: props.name,
       role: role.role.arn,
-      runtime: "nodejs22.x",
-      architectures: ["arm64"],
-      handler: props.bundle.handler,
-      filename: props.bundle.path,
-      sourceCodeHash: props.bundle.hash,
+      ...props.bundle.code,
       memorySize: props.memoryMb ?? 256,
       timeout: props.timeoutSeconds ?? 5,
       reservedConcurrentExecutions: props.reservedConcurrency,

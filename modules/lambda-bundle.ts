@@ -3,6 +3,7 @@
  * functions/build.ts). cdktf zips it at synth as a TerraformAsset, so no archive provider and
  * no build step inside Terraform.
  */
+import type { LambdaFunctionConfig } from "@cdktf/provider-aws/lib/lambda-function/index.js";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { existsSync } from "node:fs";
@@ -29,5 +30,13 @@ export class LambdaBundle extends Construct {
     const asset = new TerraformAsset(this, "asset", { path: props.path, type: AssetType.ARCHIVE });
     this.path = asset.path;
     this.hash = asset.assetHash;
+  }
+
+  /**
+   * The function arguments this bundle decides, for every function built from one: esbuild
+   * targets Node 22 (functions/build.ts), and plain JavaScript runs on arm64, the cheaper one.
+   */
+  get code(): Required<Pick<LambdaFunctionConfig, "runtime" | "architectures" | "handler" | "filename" | "sourceCodeHash">> {
+    return { runtime: "nodejs22.x", architectures: ["arm64"], handler: this.handler, filename: this.path, sourceCodeHash: this.hash };
   }
 }

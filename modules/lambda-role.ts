@@ -36,6 +36,17 @@ export const VPC_ENI_ACTIONS = [
   "ec2:UnassignPrivateIpAddresses",
 ];
 
+/**
+ * The environment of a function in the private subnets that talks to Aurora: those subnets reach
+ * AWS APIs over IPv6 (egress-only gateway, no NAT), so the SDK must use the dual-stack endpoints,
+ * which also answer over IPv4; and Node.js 18+ Lambda runtimes ship the Amazon RDS CAs but load
+ * them only on request, while the database connection verifies Aurora's certificate against them.
+ */
+export const VPC_FUNCTION_ENVIRONMENT: Readonly<Record<string, string>> = {
+  AWS_USE_DUALSTACK_ENDPOINT: "true",
+  NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
+};
+
 /** What AWSXrayWriteOnlyAccess grants a traced function, minus the sampling reads it does not use. */
 export const XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 

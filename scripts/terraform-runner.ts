@@ -45,18 +45,23 @@ export interface Terraform {
   chain(stack: string, cwd: string, commands: readonly string[][], passed?: RegExp): Promise<StackResult>;
 }
 
-/** Terraform offline: one plugin cache for every stack, the project's CLI config (plugin mirror). */
-export function terraform(options: TerraformOptions = {}): Terraform {
+/** The environment of an offline Terraform run: the plugin cache (created) and the project's CLI config (plugin mirror). */
+export function terraformEnv(options: Pick<TerraformOptions, "pluginCacheDir" | "cliConfigFile"> = {}): NodeJS.ProcessEnv {
   const cache = options.pluginCacheDir ?? join(root, ".tmp", "plugin-cache");
   mkdirSync(cache, { recursive: true });
   const fromEnv = process.env.TF_CLI_CONFIG_FILE;
-  const env: NodeJS.ProcessEnv = {
+  return {
     ...process.env,
     CHECKPOINT_DISABLE: "1",
     TF_IN_AUTOMATION: "1",
     TF_PLUGIN_CACHE_DIR: cache,
     TF_CLI_CONFIG_FILE: options.cliConfigFile ?? (fromEnv && existsSync(fromEnv) ? fromEnv : join(root, ".tmp", "terraformrc")),
   };
+}
+
+/** Terraform offline: one plugin cache for every stack, the project's CLI config (plugin mirror). */
+export function terraform(options: TerraformOptions = {}): Terraform {
+  const env = terraformEnv(options);
   const binary = options.terraform ?? "terraform";
   return {
     async chain(stack, cwd, commands, passed) {

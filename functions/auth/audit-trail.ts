@@ -4,6 +4,7 @@
  * sign-out, passkeys added and removed, tokens minted for an app and membership changes.
  */
 import { createAuthMiddleware } from "@better-auth/core/api";
+import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthPlugin } from "@better-auth/core";
 import { getSessionFromCtx } from "better-auth/api";
 import { recordAudit, type AuditEvent, type Queryable } from "./audit.js";
@@ -15,7 +16,7 @@ type HookCtx = Parameters<Parameters<typeof createAuthMiddleware>[0]>[0];
 interface Returned {
   statusCode?: number;
   status?: number | string;
-  body?: { code?: string };
+  body?: { code?: string; error?: string };
   headers?: Headers | Record<string, string>;
 }
 
@@ -54,7 +55,8 @@ function errorCode(r: unknown): string | null {
     const url = URL.canParse(location) ? new URL(location) : URL.canParse(location, "http://x") ? new URL(location, "http://x") : null;
     return url?.searchParams.get("error") ?? null;
   }
-  return (r.statusCode ?? 0) >= 400 ? (r.body?.code ?? String(r.statusCode)) : null;
+  // OAuth endpoints (the OpenID Provider) carry RFC 6749's `error` instead of a code.
+  return (r.statusCode ?? 0) >= 400 ? (r.body?.code ?? r.body?.error ?? String(r.statusCode)) : null;
 }
 
 const BLOCKED = /banned|blocked/i;
@@ -80,6 +82,57 @@ async function sessionOf(ctx: HookCtx): Promise<{ user: { id: string; email: str
   if (known?.user) return known;
   return ((await getSessionFromCtx(ctx).catch(() => null)) as Awaited<ReturnType<typeof sessionOf>>) ?? null;
 }
+
+/** The client a token request authenticates as: `client_id` in the form, or HTTP Basic (RFC 6749 §2.3.1). */
+function tokenClientId(ctx: HookCtx, body: Record<string, unknown>): string | null {
+  if (typeof body.client_id === "string" && body.client_id) return body.client_id.slice(0, 200);
+  const basic = /^Basic\s+(\S+)$/i.exec((ctx.request?.headers ?? ctx.headers)?.get("authorization") ?? "");
+  if (!basic) return null;
+  const decoded = Buffer.from(basic[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return null;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon)).slice(0, 200);
+  } catch {
+    return null;
+  }
+}
+
+/** A JWT's `sub`, read without verifying: the provider has just signed it. The token itself is never kept. */
+function jwtSubject(token: unknown): string | null {
+  if (typeof token !== "string") return null;
+  const payload = token.split(".")[1];
+  if (!payload) return null;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { sub?: unknown }).sub;
+    return typeof sub === "string" && sub ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whom the provider minted tokens for: the ID token's subject (openid scope), else a JWT access
+ * token's (a resource was named). An opaque access token alone names nobody we can read here.
+ */
+async function tokenUser(pool: Queryable, returned: unknown): Promise<{ id: string; email: string | null } | null> {
+  if (!returned || typeof returned !== "object") return null;
+  const body = returned as { id_token?: unknown; access_token?: unknown };
+  const id = jwtSubject(body.id_token) ?? jwtSubject(body.access_token);
+  if (!id) return null;
+  const r = (await pool.query(`SELECT email FROM "user" WHERE id = $1`, [id])) as { rows: { email: string }[] };
+  return { id, email: r.rows[0]?.email ?? null };
+}
+
+async function clientApp(pool: Queryable, clientId: string | null): Promise<string | null> {
+  if (!clientId) return null;
+  const r = (await pool.query(`SELECT o.slug FROM "oauthClient" c JOIN "organization" o ON o.id = c."referenceId" WHERE c."clientId" = $1`, [clientId])) as {
+    rows: { slug: string }[];
+  };
+  return r.rows[0]?.slug ?? null;
+}
+
+const GRANT_TYPES = new Set(["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"]);
 
 /** What happened in this request, if it is an event the trail keeps. */
 async function describe(ctx: HookCtx, pool: Queryable, signedOut: Map<object, { id: string; email: string }>): Promise<AuditEvent | null> {
@@ -126,7 +179,23 @@ async function describe(ctx: HookCtx, pool: Queryable, signedOut: Map<object, { 
       detail: failed ? { error: failed } : null,
     };
   }
-  if (MEMBERSHIP[path]) {
+  if (path === "/oauth2/token") {
+    // Tokens the OpenID Provider minted for an app's client (code or refresh grant), or refused.
+    const clientId = tokenClientId(ctx, body);
+    const grant = typeof body.grant_type === "string" ? (GRANT_TYPES.has(body.grant_type) ? body.grant_type : "other") : null;
+    const who = failed ? null : await tokenUser(pool, returned);
+    return {
+      action: "token.minted",
+      actor: who?.id ?? null,
+      subject: who?.email ?? who?.id ?? null,
+      app: await clientApp(pool, clientId),
+      outcome: failed ? "failure" : "success",
+      detail: { via: "oidc", grant_type: grant, client_id: clientId, ...(failed ? { error: failed } : {}) },
+    };
+  }
+  if (MEMBERSHIP[path] && (failed || path === "/organization/leave")) {
+    // Successful changes are recorded by membershipAudit (the organization plugin's own hooks,
+    // which see the member and the person); a refusal never reaches those hooks.
     const s = await sessionOf(ctx);
     const target = body.memberIdOrEmail ?? body.email ?? body.memberId ?? body.userId;
     return {
@@ -139,6 +208,43 @@ async function describe(ctx: HookCtx, pool: Queryable, signedOut: Map<object, { 
     };
   }
   return null;
+}
+
+interface MemberHookData {
+  member: { id: string; userId: string; role: string };
+  user: { id: string; email: string };
+  organization: { slug: string };
+}
+
+/**
+ * Membership changes, from the organization plugin's own hooks: they run however the change was
+ * made (HTTP, or `auth.api` on the server, where no request and maybe no session exist) and name
+ * the member, the person and the app. The actor is the session of the request, when there is one.
+ */
+export function membershipAudit(pool: Queryable) {
+  const record = async (action: string, data: MemberHookData, detail: Record<string, unknown> = {}) => {
+    try {
+      const ctx = tryGetCurrentAuthEndpointContext() as HookCtx | undefined;
+      const session = (ctx?.context as { session?: { user?: { id?: string } } | null } | undefined)?.session;
+      await recordAudit(pool, {
+        action,
+        actor: session?.user?.id ?? null,
+        subject: data.user.email,
+        app: data.organization.slug,
+        ip: ctx ? clientAddress(ctx) : null,
+        outcome: "success",
+        detail: { user_id: data.user.id, role: data.member.role, ...detail, ...(ctx?.request ? {} : { via: "server" }) },
+      });
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "audit hook failed", action, error: err instanceof Error ? err.message : String(err) }));
+    }
+  };
+  return {
+    afterAddMember: (data: MemberHookData) => record("membership.add", data),
+    afterRemoveMember: (data: MemberHookData) => record("membership.remove", data),
+    afterUpdateMemberRole: (data: MemberHookData & { previousRole: string }) => record("membership.update_role", data, { previous_role: data.previousRole }),
+    afterAcceptInvitation: (data: MemberHookData & { invitation: { id: string } }) => record("membership.accept_invitation", data, { invitation_id: data.invitation.id }),
+  };
 }
 
 function clientAddress(ctx: HookCtx): string | null {

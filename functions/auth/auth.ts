@@ -27,7 +27,7 @@ import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { leanTokenSession } from "./session-read.js";
-import { auditTrail } from "./audit-trail.js";
+import { auditTrail, membershipAudit } from "./audit-trail.js";
 
 // The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
 export { createPool };
@@ -143,6 +143,7 @@ function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthCo
         allowUserToCreateOrganization: false,
         ac: createAccessControl(defaultStatements),
         dynamicAccessControl: { enabled: true },
+        organizationHooks: membershipAudit(pool),
       }),
       jwtWithKeyInMemory({
         jwks: {

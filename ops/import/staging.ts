@@ -45,8 +45,8 @@ export const STAGE_TABLE = "authplane_import_stage";
 export const CREATE_STAGE = `CREATE TEMP TABLE ${STAGE_TABLE} (
   kind char(1) NOT NULL,
   line int NOT NULL,
-  source_id text NOT NULL,
-  email text,
+  source_id text COLLATE "C" NOT NULL,
+  email text COLLATE "C",
   name text,
   image text,
   verified bool,
@@ -54,8 +54,8 @@ export const CREATE_STAGE = `CREATE TEMP TABLE ${STAGE_TABLE} (
   created_at timestamptz,
   updated_at timestamptz,
   last_sign_in_at timestamptz,
-  provider text,
-  account_id text
+  provider text COLLATE "C",
+  account_id text COLLATE "C"
 ) ON COMMIT DROP`;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; \N is NULL. */
@@ -66,12 +66,12 @@ export function copyField(value: string | boolean | number | null): string {
   return /[\\\t\n\r]/.test(s) ? s.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r") : s;
 }
 
+const f = copyField;
 export function copyLine(row: StagedRow): string {
-  const f =
-    row.kind === "user"
-      ? ["u", row.line, row.sourceId, row.email, row.name, row.image, row.emailVerified, row.passwordHash, row.createdAt, row.updatedAt, row.lastSignInAt, null, null]
-      : ["i", row.line, row.sourceUserId, null, null, null, null, null, null, null, null, row.providerId, row.accountId];
-  return `${f.map(copyField).join("\t")}\n`;
+  // One template, no intermediate array: this runs once per row of a million-row source.
+  return row.kind === "user"
+    ? `u\t${row.line}\t${f(row.sourceId)}\t${f(row.email)}\t${f(row.name)}\t${f(row.image)}\t${row.emailVerified ? "t" : "f"}\t${f(row.passwordHash)}\t${f(row.createdAt)}\t${f(row.updatedAt)}\t${f(row.lastSignInAt)}\t\\N\t\\N\n`
+    : `i\t${row.line}\t${f(row.sourceUserId)}\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t${f(row.providerId)}\t${f(row.accountId)}\n`;
 }
 
 /** A timestamp PostgreSQL will take, checked here so a bad one is reported with its line. */
@@ -89,7 +89,7 @@ export interface StageProgress {
  * joined into chunks so COPY sees few large writes; backpressure is honoured, so memory holds
  * one chunk however large the source is. A throwing source aborts the COPY and rethrows.
  */
-export async function stageRows(db: pg.PoolClient, rows: AsyncIterable<StagedRow>, onRow?: (n: number) => void): Promise<number> {
+export async function stageRows(db: pg.PoolClient, rows: AsyncIterable<StagedRow | StagedRow[]>, onRow?: (n: number) => void): Promise<number> {
   await db.query(CREATE_STAGE);
   const copy = db.query(copyFrom(`COPY ${STAGE_TABLE} FROM STDIN`));
   let failed: Error | undefined;
@@ -119,11 +119,14 @@ export async function stageRows(db: pg.PoolClient, rows: AsyncIterable<StagedRow
     if (failed) throw failed;
   };
   try {
-    for await (const row of rows) {
-      chunk += copyLine(row);
-      n++;
-      if (chunk.length >= 64 * 1024) await flush();
-      if (onRow && n % 10_000 === 0) onRow(n);
+    for await (const item of rows) {
+      // A source may hand over batches (the dump reader does) to save a promise per row.
+      for (const row of Array.isArray(item) ? item : [item]) {
+        chunk += copyLine(row);
+        n++;
+        if (chunk.length >= 64 * 1024) await flush();
+        if (onRow && n % 10_000 === 0) onRow(n);
+      }
     }
     if (chunk) await flush();
   } catch (err) {

@@ -7,18 +7,16 @@
  *   under mock_provider "aws" and refuses an http:// JWKS URL with a clear message; the HCL
  *   consumer example validates against the zip fetched over real HTTP.
  */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
-import { Testing, TerraformStack } from "cdktf";
-import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { TerraformStack } from "cdktf";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFunction } from "../../functions/build.js";
 import { parseRouteTable } from "../../functions/authorizer/attachment.js";
+import { basicExample, readmeExample } from "../../infra/consumer-example.js";
 import {
   ATTACH_VARIABLES,
   AWS_PROVIDER_CONSTRAINT,
@@ -29,21 +27,14 @@ import {
   type ExportedModule,
 } from "../../infra/export-authorizer-module.js";
 import { JwtAuthorizer, LambdaBundle } from "../../modules/index.js";
+import { terraform as terraformIn } from "../../scripts/terraform-runner.js";
 import { validateStacks } from "../../scripts/validate-stacks.js";
+import { resources as all, stubBundleDir, synthesizeConstruct } from "./synthesized.js";
 
-const run = promisify(execFile);
 const API = { id: "api-1", executionArn: "arn:aws:execute-api:eu-west-1:123456789012:api-1" };
 
-function synth(build: (stack: TerraformStack, bundle: LambdaBundle) => void): Record<string, any> {
-  const app = Testing.app();
-  const stack = new TerraformStack(app, "test");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  const dir = mkdtempSync(join(tmpdir(), "authplane-authz-bundle-"));
-  writeFileSync(join(dir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
-  build(stack, new LambdaBundle(stack, "bundle", { path: dir }));
-  return JSON.parse(Testing.synth(stack));
-}
-const all = (json: Record<string, any>, type: string): any[] => Object.values(json.resource?.[type] ?? {});
+const synth = (build: (stack: TerraformStack, bundle: LambdaBundle) => void) =>
+  synthesizeConstruct((stack) => build(stack, new LambdaBundle(stack, "bundle", { path: stubBundleDir({ isAuthorized: false }) })));
 const props = (bundle: LambdaBundle) => ({
   name: "t-authz",
   bundle,
@@ -136,23 +127,21 @@ describe("JwtAuthorizer attachments (cdktf)", () => {
   });
 });
 
-/** Terraform with the offline provider mirror and this file's own plugin cache (concurrent writers race). */
-function terraformEnv(): NodeJS.ProcessEnv {
-  const cache = resolve(".tmp/plugin-cache-authorizer-module");
-  mkdirSync(cache, { recursive: true });
-  const cli = process.env.TF_CLI_CONFIG_FILE && existsSync(process.env.TF_CLI_CONFIG_FILE) ? process.env.TF_CLI_CONFIG_FILE : resolve(".tmp/terraformrc");
-  return { ...process.env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_PLUGIN_CACHE_DIR: cache, TF_CLI_CONFIG_FILE: cli };
-}
+describe("the module's examples, derived from examples/terraform-consumer", () => {
+  it("refuses a consumer whose module source is not a release zip, or that uses a variable the README has no value for", () => {
+    const consumer = readFileSync(resolve("examples/terraform-consumer/main.tf"), "utf8");
+    expect(() => basicExample(consumer.replaceAll(/source = "https:[^"]+"/g, 'source = "./local"'))).toThrow(/no module source pointing at the release zip/);
+    expect(() => readmeExample(consumer.replace("var.audience", "var.team_audience"))).toThrow(/the README has no value for var\.team_audience/);
+    expect(readmeExample(consumer)).not.toMatch(/\.zip|var\./);
+  });
+});
 
-async function terraform(cwd: string, args: string[]): Promise<{ ok: boolean; output: string }> {
-  try {
-    const { stdout, stderr } = await run("terraform", [...args, "-no-color"], { cwd, env: terraformEnv(), maxBuffer: 16 * 1024 * 1024 });
-    return { ok: true, output: `${stdout}${stderr}` };
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    return { ok: false, output: `${e.stdout ?? ""}${e.stderr ?? ""}` || e.message };
-  }
-}
+/** This file's own plugin cache: concurrent writers to one cache race. */
+const PLUGIN_CACHE = resolve(".tmp/plugin-cache-authorizer-module");
+const terraform = (cwd: string, args: string[]) => terraformIn({ pluginCacheDir: PLUGIN_CACHE }).chain(basename(cwd), cwd, [[...args, "-no-color"]]);
+/** Where examples/terraform-consumer fetches the module from (the test serves the fresh zip there instead). */
+const RELEASE = "https://github.com/your-org/authplane/releases/download/v0.1.0/";
+const RELEASE_ZIP = `${RELEASE}authplane-jwt-authorizer-${MODULE_VERSION}.zip`;
 
 describe("the authorizer as a plain Terraform module", () => {
   let exported: ExportedModule;
@@ -207,6 +196,33 @@ describe("the authorizer as a plain Terraform module", () => {
     expect(readme).toContain(`Terraform module ${MODULE_VERSION}`);
   });
 
+  it("its README example and examples/basic are examples/terraform-consumer with only the sources and the consumer's variables rewritten, and every HCL file is terraform fmt clean", async () => {
+    const consumer = readFileSync(resolve("examples/terraform-consumer/main.tf"), "utf8");
+    const submodule = `"${RELEASE_ZIP}//modules/attach-http-api"`;
+    const example = /```hcl\n([\s\S]*?)```/.exec(file("README.md"))?.[1];
+    expect(example).toBe(
+      consumer
+        .slice(consumer.indexOf('module "authorizer" {'))
+        .replaceAll(submodule, '"./modules/authplane-jwt-authorizer/modules/attach-http-api"')
+        .replaceAll(`"${RELEASE_ZIP}"`, '"./modules/authplane-jwt-authorizer"')
+        .replaceAll("${var.auth_url}", "https://auth.example.org")
+        .replaceAll("var.auth_url", '"https://auth.example.org"')
+        .replaceAll("var.audience", '"authplane"'),
+    );
+    expect(example).not.toContain("var.");
+    const basic = file("examples/basic/main.tf");
+    expect(basic.slice(basic.indexOf("terraform {"))).toBe(
+      consumer.slice(consumer.indexOf("terraform {")).replaceAll(submodule, '"../../modules/attach-http-api"').replaceAll(`"${RELEASE_ZIP}"`, '"../.."'),
+    );
+
+    const readmeExample = mkdtempSync(join(tmpdir(), "authplane-readme-example-"));
+    writeFileSync(join(readmeExample, "main.tf"), example!);
+    for (const dir of [exported.dir, readmeExample, resolve("examples/terraform-consumer")]) {
+      const fmt = await terraform(dir, ["fmt", "-check", "-diff", "-recursive"]);
+      expect(fmt.ok, `${dir}: ${fmt.output}`).toBe(true);
+    }
+  });
+
   it("plans and applies under terraform test with mock_provider \"aws\", and refuses an http:// JWKS URL with a clear message", async () => {
     const init = await terraform(exported.dir, ["init", "-backend=false", "-input=false"]);
     expect(init.ok, init.output).toBe(true);
@@ -237,11 +253,11 @@ describe("the authorizer as a plain Terraform module", () => {
     cpSync(resolve("examples/terraform-consumer"), example, { recursive: true });
     const main = join(example, "main.tf");
     const text = readFileSync(main, "utf8");
-    const release = "https://github.com/your-org/authplane/releases/download/v0.1.0/";
-    expect(text).toContain(`${release}authplane-jwt-authorizer-${MODULE_VERSION}.zip`);
-    writeFileSync(main, text.replaceAll(release, `${baseUrl}/`));
-    const [result] = await validateStacks([example], { pluginCacheDir: resolve(".tmp/plugin-cache-authorizer-module") });
-    expect(result!.ok, result!.output).toBe(true);
+    expect(text).toContain(RELEASE_ZIP);
+    writeFileSync(main, text.replaceAll(RELEASE, `${baseUrl}/`));
+    // examples/basic, derived from the same consumer, against the module beside it.
+    const results = await validateStacks([example, join(exported.dir, "examples", "basic")], { pluginCacheDir: PLUGIN_CACHE });
+    for (const result of results) expect(result.ok, `${result.stack}: ${result.output}`).toBe(true);
     // What Terraform unpacked is the whole module: its .tf files, README and function bundle.
     for (const f of ["versions.tf", "variables.tf", "outputs.tf", "main.tf.json", "README.md", "function.zip", "modules/attach-http-api/main.tf"]) {
       expect(existsSync(join(example, ".terraform", "modules", "authorizer", f)), f).toBe(true);

@@ -1,20 +1,11 @@
 /** The constructs on their own: options the environment files do not exercise by default. */
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
-import { Testing, TerraformStack } from "cdktf";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import type { TerraformStack } from "cdktf";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AuroraServerless, AuthService, JwtAuthorizer, LambdaBundle, Network } from "../../modules/index.js";
-
-function synth(build: (stack: TerraformStack) => void): Record<string, any> {
-  const app = Testing.app();
-  const stack = new TerraformStack(app, "test");
-  new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  build(stack);
-  return JSON.parse(Testing.synth(stack));
-}
-const all = (json: Record<string, any>, type: string): any[] => Object.values(json.resource?.[type] ?? {});
+import { resources as all, stubBundleDir, synthesizeConstruct as synth } from "./synthesized.js";
 
 describe("Network", () => {
   it("routes private IPv6 through an egress-only gateway and has no NAT by default", () => {
@@ -54,8 +45,7 @@ describe("AuroraServerless", () => {
 });
 
 describe("AuthService", () => {
-  const bundleDir = mkdtempSync(join(tmpdir(), "authplane-bundle-"));
-  writeFileSync(join(bundleDir, "index.mjs"), "export const handler = async () => ({ statusCode: 503 });\n");
+  const bundleDir = stubBundleDir({ statusCode: 503 });
   const props = (stack: TerraformStack) => ({
     name: "t-auth",
     bundle: new LambdaBundle(stack, "bundle", { path: bundleDir }),
@@ -100,8 +90,7 @@ describe("LambdaBundle", () => {
 });
 
 describe("JwtAuthorizer", () => {
-  const bundleDir = mkdtempSync(join(tmpdir(), "authplane-authz-"));
-  writeFileSync(join(bundleDir, "index.mjs"), "export const handler = async () => ({ isAuthorized: false });\n");
+  const bundleDir = stubBundleDir({ isAuthorized: false });
 
   it("publishes its ARNs in SSM, lets only the attaching API invoke it, and attaches with a decision cached per token, app and route", () => {
     const json = synth((s) => {

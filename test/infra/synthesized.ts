@@ -1,5 +1,7 @@
 /** Synthesize environments in-process (no CLI) and read back each stack's Terraform JSON. */
-import { mkdtempSync, readFileSync } from "node:fs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider/index.js";
+import { Testing, TerraformStack } from "cdktf";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadEnvironments, type Environment } from "../../infra/environment.js";
@@ -33,7 +35,7 @@ export function synthesizeAll(envs: Environment[] = loadEnvironments("environmen
 
 /** Every resource of `type` in a stack (name → config). */
 // `any[]`: tests index into what they just filtered; a missing element fails the assertion that reads it.
-export function resources(stack: TerraformJson | undefined, type: string): any[] {
+export function resources(stack: Pick<TerraformJson, "resource"> | undefined, type: string): any[] {
   return Object.values(stack?.resource?.[type] ?? {});
 }
 
@@ -42,4 +44,19 @@ export function stackOf(s: Synthesized, name: string): TerraformJson {
   const stack = s.stacks.get(name);
   if (!stack) throw new Error(`no stack ${name}; synthesized: ${[...s.stacks.keys()].join(", ")}`);
   return stack;
+}
+
+/** Constructs synthesized on their own: `build` fills a bare stack that has only an AWS provider. */
+export function synthesizeConstruct(build: (stack: TerraformStack) => void): Record<string, any> {
+  const stack = new TerraformStack(Testing.app(), "test");
+  new AwsProvider(stack, "aws", { region: "eu-west-1" });
+  build(stack);
+  return JSON.parse(Testing.synth(stack));
+}
+
+/** A directory LambdaBundle accepts: an `index.mjs` whose handler answers `result`. */
+export function stubBundleDir(result: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), "authplane-stub-bundle-"));
+  writeFileSync(join(dir, "index.mjs"), `export const handler = async () => (${JSON.stringify(result)});\n`);
+  return dir;
 }

@@ -105,6 +105,30 @@ describe("several Supabase rows of one person: nobody loses a way in", () => {
   }, 60_000);
 });
 
+describe("a sign-up racing the import", () => {
+  let service: Service;
+  beforeAll(async () => {
+    service = await startService(await testEnv("supabase_race"));
+  });
+  afterAll(() => service.close());
+
+  it("someone who signs up with a migrated email between the match and the insert is that person: no duplicate, no failure", async () => {
+    // Each insert into "user" by the import first commits (in effect) a sign-up of solo@example.org.
+    await service.pool.query(`CREATE FUNCTION race_solo() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF pg_trigger_depth() = 1 THEN
+        INSERT INTO "user" (id, name, email, "emailVerified", "createdAt", "updatedAt") VALUES ('racer', 'Racer', 'solo@example.org', true, now(), now());
+      END IF; RETURN NULL; END $$`);
+    await service.pool.query(`CREATE TRIGGER race_solo BEFORE INSERT ON "user" FOR EACH STATEMENT EXECUTE FUNCTION race_solo()`);
+    const report = await migrateSupabase({ dump: MERGE_DUMP, pool: service.pool });
+    await service.pool.query(`DROP TRIGGER race_solo ON "user"`);
+    expect(report).toMatchObject({ users_created: 5, users_already_present: 1, passwords_kept: 3 });
+    const solo = await service.pool.query(`SELECT u.id, a."providerId" FROM "user" u LEFT JOIN "account" a ON a."userId" = u.id WHERE u.email = 'solo@example.org'`);
+    // Her password came along onto the account that won the race.
+    expect(solo.rows).toEqual([{ id: "racer", providerId: "credential" }]);
+    expect((await service.pool.query(`SELECT count(*)::int AS n FROM "user"`)).rows[0].n).toBe(6);
+  });
+});
+
 describe("streaming: memory does not grow with the dump", () => {
   it("the migration process's peak RSS stays flat from 2,000 to 20,000 users", async () => {
     const dir = mkdtempSync(join(tmpdir(), "supabase-mem-"));

