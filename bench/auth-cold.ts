@@ -14,6 +14,9 @@
  * first_event_cpu_ms: the same span's CPU time (user + system) in that process.
  * first_event_over_minimal: ours / minimal; first_event_over_naive_import: ours / naive import;
  * first_event_cpu_over_minimal: ours / minimal in CPU time (steadier on a loaded machine).
+ * first_token_event_ms: the other path, honestly: import + a first event that needs Better Auth
+ *                  (GET /api/auth/token with the same cookie, a JWT checked in the answer), in
+ *                  a fresh process (ours, and the baseline when given).
  */
 import { build, type BuildOptions } from "esbuild";
 import { execFileSync } from "node:child_process";
@@ -89,11 +92,11 @@ function probe(script: string, env: Env, flags: string[] = []): Record<string, n
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
-function getSessionEvent(cookie: string) {
+function getSessionEvent(cookie: string, path = "/api/auth/get-session") {
   return {
     version: "2.0",
     routeKey: "$default",
-    rawPath: "/api/auth/get-session",
+    rawPath: path,
     rawQueryString: "",
     cookies: cookie.split("; "),
     headers: { host: HOST, origin: `https://${HOST}`, "x-forwarded-for": "198.51.100.7", "x-forwarded-proto": "https" },
@@ -102,7 +105,7 @@ function getSessionEvent(cookie: string) {
       apiId: "abc123",
       domainName: HOST,
       domainPrefix: "abc123",
-      http: { method: "GET", path: "/api/auth/get-session", protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "bench" },
+      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "198.51.100.7", userAgent: "bench" },
       requestId: "cold-1",
       routeKey: "$default",
       stage: "$default",
@@ -158,13 +161,15 @@ const signUp = await app.request(`https://${HOST}/api/auth/sign-up/email`, {
 if (!signUp.ok) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
 const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
 const event = getSessionEvent(cookie);
+const tokenEvent = getSessionEvent(cookie, "/api/auth/token");
 
 const dirs: Record<string, string> = { ours: ours.outdir, naive: naiveDir, minimal: minimalDir, ...(values.baseline ? { baseline: values.baseline } : {}) };
 const url = (dir: string) => pathToFileURL(join(dir, "index.mjs")).href;
 type Sample = Record<string, number>;
-const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[] }]));
+const samples = Object.fromEntries(Object.keys(dirs).map((name) => [name, { init: [] as Sample[], event: [] as Sample[], token: [] as Sample[] }]));
 // Warm the OS page cache for every bundle before timing.
 for (const dir of Object.values(dirs)) probe(EVENT_PROBE(url(dir), event, "cold@example.org"), env);
+for (const name of ["ours", "baseline"]) if (dirs[name]) probe(EVENT_PROBE(url(dirs[name]), tokenEvent, '"token":"ey'), env);
 if (values.profile) {
   // The same build with source maps beside it, so bench/cpu-profile-summary.ts can name modules.
   const mapped = await buildFunction("auth", join(out, "ours-mapped"), { sourcemap: true });
@@ -181,6 +186,7 @@ for (let i = 0; i < runs; i++) {
   for (const name of Object.keys(dirs)) {
     if (name === "ours" || name === "naive") samples[name]!.init.push(probe(INIT_PROBE(url(dirs[name]!)), { AUTHPLANE_BENCH_INIT: "1" }));
     samples[name]!.event.push(probe(EVENT_PROBE(url(dirs[name]!), event, "cold@example.org"), env));
+    if (name === "ours" || name === "baseline") samples[name]!.token.push(probe(EVENT_PROBE(url(dirs[name]!), tokenEvent, '"token":"ey'), env));
   }
 }
 await pg.stop();
@@ -192,6 +198,7 @@ const summary = (name: "ours" | "naive") => ({
   init_ms: pick(samples[name]!.init, "init_ms"),
   first_event_ms: pick(samples[name]!.event, "first_event_ms"),
   first_event_cpu_ms: pick(samples[name]!.event, "first_event_cpu_ms"),
+  ...(name === "ours" ? { first_token_event_ms: pick(samples[name]!.token, "first_event_ms") } : {}),
 });
 const result = {
   runs,
@@ -210,6 +217,7 @@ const result = {
           import_ms: pick(samples.baseline!.event, "import_ms"),
           first_event_ms: pick(samples.baseline!.event, "first_event_ms"),
           first_event_cpu_ms: pick(samples.baseline!.event, "first_event_cpu_ms"),
+          first_token_event_ms: pick(samples.baseline!.token, "first_event_ms"),
         },
       }
     : {}),
@@ -220,6 +228,7 @@ const result = {
   first_event_over_minimal: 0,
   first_event_over_naive_import: 0,
   first_event_cpu_over_minimal: 0,
+  first_token_event_ms: 0,
 };
 result.ratio_import = r2(result.ours.import_ms / result.naive.import_ms);
 result.ratio_init = r2(result.ours.init_ms / result.naive.init_ms);
@@ -229,5 +238,6 @@ result.first_event_over_minimal = r2(result.first_event_ms / result.minimal_firs
 result.first_event_over_naive_import = r2(result.first_event_ms / result.naive.import_ms);
 // CPU time (this process's user + system) is less disturbed than wall time by other work on a shared machine.
 result.first_event_cpu_over_minimal = r2(result.ours.first_event_cpu_ms / result.minimal.first_event_cpu_ms);
+result.first_token_event_ms = result.ours.first_token_event_ms ?? 0;
 console.log(JSON.stringify(result));
 process.exit(0);

