@@ -81,7 +81,7 @@ function createSessionReadAuth(config: AuthConfig, pool: pg.Pool): Auth {
 function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>): void {
   void contextPlan(auth).then(
     (live) => {
-      const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read";
+      const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read (or did not build)";
       if (!diff) return;
       snapshot.reader.disable();
       console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));

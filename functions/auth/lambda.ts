@@ -3,11 +3,12 @@
  * instance and shared by every invocation after it.
  *
  * Cold start: this entry chunk holds only the adapter. While Lambda initialises it, the service
- * (Better Auth, zod, kysely, pg) and, only when `*_SECRET_ARN` variables are set, the AWS SDK
+ * (Hono, zod, pg and the lean session read; Better Auth itself loads on the first request that
+ * needs it, see auth-routes.ts) and, only when `*_SECRET_ARN` variables are set, the AWS SDK
  * load in parallel, and the secrets are fetched as soon as the SDK is there, so their network
  * round trip overlaps the service's own loading instead of following it. As soon as the config
  * is there, the database pool opens its first connection, so that handshake (and Aurora's resume
- * from 0 ACU) also overlaps the loading of Better Auth.
+ * from 0 ACU) also overlaps the loading of the service.
  *
  * An event `{ "authplane": "migrate" }` (invoked by the operator or a deploy pipeline, never by
  * API Gateway) runs the schema migration from inside the VPC, where Aurora is reachable.

@@ -17,8 +17,8 @@
  * transforms, a global hook, or any plugin hook that would act on `/get-session` and is not
  * known to be a no-op there.
  *
- * The cookie is checked as better-call does it (dist/context.mjs `getSignedCookie`): the same
- * cookie parser, Better Auth's cookie name (with the `__Secure-` prefix when it sets one), the
+ * The cookie is checked as better-call does it (dist/context.mjs `getSignedCookie`): a copy of
+ * its cookie parser (tested against it; a session cookie sent twice goes to Better Auth), Better Auth's cookie name (with the `__Secure-` prefix when it sets one), the
  * value `token.base64(HMAC-SHA256(secret, token))` with a 44-character padded signature, the
  * secret Better Auth signs cookies with (`ctx.secret`, the first secret version; older
  * versions only decrypt stored data and never verified cookies). The HMAC runs in node:crypto
