@@ -40,7 +40,7 @@ import type { createAuthMiddleware } from "@better-auth/core/api";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
 import type { AuthConfig } from "./config.js";
-import { secureCookies } from "./session-policy.js";
+import { secureCookies, SESSION_EXPIRES_IN, SESSION_UPDATE_AGE } from "./session-policy.js";
 
 /** Plugin hooks that match `/get-session` but do nothing on a plain session read (checked at start-up). */
 const NOOP_ON_PLAIN_READ: Record<string, (options: BetterAuthOptions, plugin: { options?: unknown }) => boolean> = {
@@ -220,7 +220,14 @@ export function planFromSnapshot(snapshot: PlanSnapshot | undefined, config: Pic
   if (config.redisUrl) return undefined;
   const secret = config.secrets[0]?.value;
   if (!secret) return undefined;
-  return { ...snapshot.plan, secret, sessionCookie: `${secureCookies(config) ? SECURE_PREFIX : ""}${snapshot.sessionCookieBase}` };
+  // Lifetimes from the module auth.ts takes them from, like the cookie rule: what runs decides.
+  return {
+    ...snapshot.plan,
+    secret,
+    sessionCookie: `${secureCookies(config) ? SECURE_PREFIX : ""}${snapshot.sessionCookieBase}`,
+    expiresIn: SESSION_EXPIRES_IN,
+    updateAge: SESSION_UPDATE_AGE,
+  };
 }
 
 /** Why two plans differ (the first differing field), or undefined when they are the same. */
