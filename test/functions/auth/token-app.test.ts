@@ -64,6 +64,9 @@ describe("the token carries the app the request comes from", () => {
     expect(rows).toHaveLength(1);
     expect(one.sid).toBe(rows[0].id);
     expect(two.sid).toBe(rows[0].id);
+    // The audit trail names the app each token was minted for, not the session's active app.
+    const { rows: audit } = await service.pool.query(`SELECT app FROM authplane_audit WHERE action = 'token.minted' AND actor = $1 ORDER BY at`, [user.id]);
+    expect(audit.map((r) => r.app)).toEqual(["app-one", "app-two"]);
   });
 
   it("concurrent token requests from both apps each get their own app (the request is per call, not shared state)", async () => {
