@@ -41,10 +41,10 @@ export interface DatabaseChoice {
 }
 
 /** The flag, else DATABASE_URL, else the database `make dev` created (dev/platform.ts writes .dev/database-url). */
-export function resolveDatabase(flag: string | undefined, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): DatabaseChoice {
+export function resolveDatabase(flag: string | undefined, env: Record<string, string | undefined> = process.env, cwd = process.cwd(), repoRoot = REPO_ROOT): DatabaseChoice {
   if (flag) return { url: flag, source: "--database-url" };
   if (env.DATABASE_URL) return { url: env.DATABASE_URL, source: "DATABASE_URL" };
-  for (const dir of new Set([cwd, REPO_ROOT])) {
+  for (const dir of new Set([cwd, repoRoot])) {
     const file = join(dir, ".dev", "database-url");
     if (existsSync(file)) {
       const url = readFileSync(file, "utf8").trim();

@@ -11,7 +11,7 @@
 import { existsSync } from "node:fs";
 import { CliError, connectDatabase, isMain, parseCli, resolveDatabase, runCli, UsageError } from "./cli.js";
 import { migrateCognito, type CognitoReport } from "./cognito/migrate.js";
-import { progressPrinter } from "./progress.js";
+import { runImport } from "./progress.js";
 
 const USAGE = `usage: npm run migrate:cognito -- --users FILE [FILE…] [--database-url URL] [--dry-run] [--verbose]
 
@@ -56,17 +56,7 @@ export async function main(argv = process.argv.slice(2), env: Record<string, str
   const files = [...(values.users ?? []), ...positionals];
   if (!values.users?.length) throw new UsageError(`--users is required\n\n${USAGE}`);
   for (const f of files) if (!existsSync(f)) throw new CliError(`--users ${f}: no such file`);
-  const pool = await connectDatabase(resolveDatabase(values["database-url"], env));
-  const progress = progressPrinter();
-  try {
-    const report = await migrateCognito({ files, pool, dryRun: values["dry-run"], verbose: values.verbose, onProgress: progress });
-    progress.end();
-    console.error(summary(report));
-    console.log(JSON.stringify(report));
-  } finally {
-    progress.end();
-    await pool.end();
-  }
+  await runImport(connectDatabase(resolveDatabase(values["database-url"], env)), (pool, onProgress) => migrateCognito({ files, pool, dryRun: values["dry-run"], verbose: values.verbose, onProgress }), summary);
 }
 
 if (isMain(import.meta)) runCli("migrate:cognito", () => main(), (err) => err.name === "CognitoInputError");

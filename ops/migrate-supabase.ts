@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { connectDatabase, CliError, isMain, parseCli, resolveDatabase, runCli, UsageError } from "./cli.js";
-import { progressPrinter } from "./progress.js";
+import { runImport } from "./progress.js";
 import { migrateSupabase, type MigrationReport } from "./supabase/migrate.js";
 
 const USAGE = `usage: npm run migrate:supabase -- --dump FILE [--database-url URL] [--dry-run] [--verbose]
@@ -52,19 +52,10 @@ export async function main(argv = process.argv.slice(2), env: Record<string, str
     USAGE,
   );
   if (values.help) return void console.log(USAGE);
-  if (!values.dump) throw new UsageError(`--dump is required\n\n${USAGE}`);
-  if (!existsSync(values.dump)) throw new CliError(`--dump ${values.dump}: no such file`);
-  const pool = await connectDatabase(resolveDatabase(values["database-url"], env));
-  const progress = progressPrinter();
-  try {
-    const report = await migrateSupabase({ dump: values.dump, pool, dryRun: values["dry-run"], verbose: values.verbose, onProgress: progress });
-    progress.end();
-    console.error(summary(report));
-    console.log(JSON.stringify(report));
-  } finally {
-    progress.end();
-    await pool.end();
-  }
+  const dump = values.dump;
+  if (!dump) throw new UsageError(`--dump is required\n\n${USAGE}`);
+  if (!existsSync(dump)) throw new CliError(`--dump ${values.dump}: no such file`);
+  await runImport(connectDatabase(resolveDatabase(values["database-url"], env)), (pool, onProgress) => migrateSupabase({ dump, pool, dryRun: values["dry-run"], verbose: values.verbose, onProgress }), summary);
 }
 
 if (isMain(import.meta)) runCli("migrate:supabase", () => main());

@@ -2,6 +2,8 @@
  * Progress of a long import on stderr, only when stderr is a terminal: a log file or CI gets the
  * summary and the JSON report, not a stream of carriage returns.
  */
+import type { Pool } from "pg";
+
 export interface ImportProgress {
   phase: "staging" | "writing" | "done";
   rowsRead: number;
@@ -28,4 +30,26 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): ((
       shown = false;
     },
   });
+}
+
+/**
+ * The import CLIs' common run: connect, import with progress on a terminal, then the summary on
+ * stderr and the JSON report last on stdout (what scripts parse), and always close the pool.
+ */
+export async function runImport<R>(
+  connecting: Promise<Pool>,
+  run: (pool: Pool, onProgress: (p: ImportProgress) => void) => Promise<R>,
+  summary: (report: R) => string,
+): Promise<void> {
+  const pool = await connecting;
+  const progress = progressPrinter();
+  try {
+    const report = await run(pool, progress);
+    progress.end();
+    console.error(summary(report));
+    console.log(JSON.stringify(report));
+  } finally {
+    progress.end();
+    await pool.end();
+  }
 }

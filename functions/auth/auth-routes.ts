@@ -5,15 +5,13 @@
  * session reads (session-read.ts, from the build-time plan) before Better Auth is even parsed.
  */
 import { oauthProviderAuthServerMetadata, oauthProviderOpenIdConfigMetadata } from "@better-auth/oauth-provider";
-import { betterAuth } from "better-auth";
 import type pg from "pg";
-import { createAuth, sessionReadOptions, type Auth } from "./auth.js";
+import { createAuth, type Auth } from "./auth.js";
 import { withClientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { authHandler } from "./hot-path.js";
 import type { OidcMetadata } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
-import { deferSessionDeletes, isSessionRead, readOrDefer } from "./session-read-instance.js";
 import { contextPlan, leanSessionRead, planDifference, type LeanSessionRead, type Plan } from "./session-read.js";
 
 export interface AuthRoutesOptions {
@@ -37,39 +35,23 @@ export interface AuthRoutes {
 }
 
 /**
- * With an RP ID: session reads first come from an instance without the OpenID Provider, and the
- * first other request builds the full instance, which then answers everything. Without one
- * (single-app local dev): one instance per
- * request host so each app gets passkeys for its own host. The host set is bounded by the
- * host guard, so this map cannot grow without limit.
+ * With an RP ID: one instance, built on the first request that needs it. Without one
+ * (single-app local dev): one instance per request host so each app gets passkeys for its own
+ * host. The host set is bounded by the host guard, so this map cannot grow without limit.
  */
-function authResolver(
-  config: AuthConfig,
-  pool: pg.Pool,
-  given?: Auth,
-): { authFor: (req: Request) => Auth; readsFirst?: { isReads: (auth: Auth) => boolean; full: () => Auth } } {
-  if (given) return { authFor: () => given };
+function authResolver(config: AuthConfig, pool: pg.Pool, given?: Auth): (req: Request) => Auth {
+  if (given) return () => given;
   if (config.passkey.rpId) {
-    // Session reads first come from an instance without the OpenID Provider (session-read-instance.ts).
-    let full: Auth | undefined;
-    let reads: Auth | undefined;
-    const fullAuth = () => (full ??= createAuth(config, { pool }));
-    const authFor = (req: Request) => full ?? (isSessionRead(req) ? (reads ??= createSessionReadAuth(config, pool)) : fullAuth());
-    return { authFor, readsFirst: { isReads: (auth) => auth === reads, full: fullAuth } };
+    let auth: Auth | undefined;
+    return () => (auth ??= createAuth(config, { pool }));
   }
   const byRpId = new Map<string, Auth>();
-  const authFor = (req: Request) => {
+  return (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
     let auth = byRpId.get(rpId);
     if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
     return auth;
   };
-  return { authFor };
-}
-
-/** The session-read instance (session-read-instance.ts); typed as the full one, whose endpoints are a superset. */
-function createSessionReadAuth(config: AuthConfig, pool: pg.Pool): Auth {
-  return betterAuth(sessionReadOptions(config, pool, [deferSessionDeletes])) as unknown as Auth;
 }
 
 /**
@@ -92,15 +74,10 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
 
 export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
   const { pool, snapshot } = options;
-  const { authFor, readsFirst } = authResolver(config, pool, options.auth);
+  const authFor = authResolver(config, pool, options.auth);
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const checked = new WeakSet<Auth>();
-  const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, newHandler(auth)).get(auth)!;
-  const newHandler = (auth: Auth) => {
-    if (!readsFirst?.isReads(auth)) return authHandler(auth);
-    const read = authHandler(auth);
-    return (req: Request) => readOrDefer(read, () => handlerOf(readsFirst.full()), req);
-  };
+  const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
   const instanceFor = (req: Request) => {
     const auth = authFor(req);
     if (snapshot && !checked.has(auth)) {

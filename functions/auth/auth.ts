@@ -3,7 +3,7 @@
  * all build their instance here from an `AuthConfig`, so what is tested is what runs.
  */
 import { passkey } from "@better-auth/passkey";
-import { betterAuth, type BetterAuthOptions, type BetterAuthPlugin } from "better-auth";
+import { betterAuth, type BetterAuthOptions } from "better-auth";
 // Deep imports: the plugins barrel would pull every Better Auth plugin into the bundle.
 import { admin } from "better-auth/plugins/admin";
 import { bearer } from "better-auth/plugins/bearer";
@@ -56,20 +56,6 @@ export interface CreateAuthOptions {
 }
 
 export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
-  return optionsWith(config, pool, rpId, oidcProviderPlugins({ pool, issuer: config.jwt.issuer }));
-}
-
-/**
- * The options without the OpenID Provider, for an instance that only answers session reads
- * (app.ts): the provider's ~30 endpoints are not built. Its only effect on a session read is
- * a hook on session deletion, so `deferSessionDeletes` must come first in `extra`.
- */
-export function sessionReadOptions(config: AuthConfig, pool: pg.Pool, extra: readonly BetterAuthPlugin[], rpId = config.passkey.rpId) {
-  const options = optionsWith(config, pool, rpId, [] as const);
-  return { ...options, plugins: [...extra, ...options.plugins] };
-}
-
-function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthConfig, pool: pg.Pool, rpId: string | undefined, oidc: P) {
   // Secure cookies whenever the browser-facing origins are https, even if the service itself is
   // reached over plain http behind the apps' proxies (as in `make dev`).
   const secure = secureCookies(config);
@@ -169,7 +155,7 @@ function optionsWith<const P extends readonly BetterAuthPlugin[]>(config: AuthCo
         disableSettingJwtHeader: true,
       }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
       // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
-      ...oidc,
+      ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
       // Builds Better Auth's router once per base URL instead of per request (hot-path.ts).
       new RouterOnce().plugin,

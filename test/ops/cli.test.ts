@@ -72,7 +72,8 @@ describe("operator CLIs behave", () => {
 
   it("no database anywhere: says where it looked", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nodb-"));
-    expect(() => resolveDatabase(undefined, {}, dir)).toThrow(/set DATABASE_URL, pass --database-url, or start `make dev`/);
+    // Not the checkout either: a developer who ran `make dev` here has a .dev/database-url.
+    expect(() => resolveDatabase(undefined, {}, dir, dir)).toThrow(/set DATABASE_URL, pass --database-url, or start `make dev`/);
   });
 
   it("the migrate Lambda event still works from the service's full config", async () => {
