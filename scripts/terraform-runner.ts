@@ -63,12 +63,23 @@ export function terraformEnv(options: Pick<TerraformOptions, "pluginCacheDir" | 
 export function terraform(options: TerraformOptions = {}): Terraform {
   const env = terraformEnv(options);
   const binary = options.terraform ?? "terraform";
+  const opts = (cwd: string) => ({ cwd, env, maxBuffer: 64 * 1024 * 1024 });
+  /** One command; a provider that failed to start (a busy machine, not the configuration) is started again. */
+  const once = async (cwd: string, args: readonly string[]): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await run(binary, args, opts(cwd))).stdout;
+      } catch (err) {
+        const e = err as { stdout?: string; stderr?: string };
+        if (attempt >= PLUGIN_START_ATTEMPTS || !PLUGIN_DID_NOT_START.test(`${e.stderr ?? ""}${e.stdout ?? ""}`)) throw err;
+      }
+    }
+  };
   return {
     async chain(stack, cwd, commands, passed) {
-      const opts = { cwd, env, maxBuffer: 64 * 1024 * 1024 };
       try {
         let stdout = "";
-        for (const args of commands) ({ stdout } = await run(binary, args, opts));
+        for (const args of commands) stdout = await once(cwd, args);
         return { stack, ok: passed ? passed.test(stdout) : true, output: stdout.trim() };
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string; message: string };
@@ -76,6 +87,19 @@ export function terraform(options: TerraformOptions = {}): Terraform {
       }
     },
   };
+}
+
+/**
+ * The AWS provider is a 700 MB binary; on a loaded machine it can miss go-plugin's start-up
+ * handshake. That says nothing about the stack, so the command runs again (a real error repeats).
+ */
+const PLUGIN_DID_NOT_START = /timeout while waiting for plugin to start|plugin exited before we could connect|Failed to load plugin schemas|failed to instantiate provider/i;
+const PLUGIN_START_ATTEMPTS = 3;
+
+/** The first error diagnostic of a failed run, for a test failure that fits in one line. */
+export function firstError(output: string): string {
+  const line = output.split("\n").find((l) => /Error:/.test(l));
+  return (line ?? output.split("\n")[0] ?? "").replace(/^[\s│╷╵]+/, "").slice(0, 300);
 }
 
 export const INIT = ["init", "-backend=false", "-input=false", "-no-color"];
