@@ -20,6 +20,9 @@ import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
 import { revocationFeedRoute } from "./revocations.js";
 import { EMBEDDED_SNAPSHOT, planFromSnapshot, snapshotSessionRead, type PlanSnapshot } from "./session-read.js";
+import { JWT_ALG } from "../claims.js";
+import { KEY_GRACE_SECONDS, SigningKeyCache } from "./signing-key-cache.js";
+import { leanToken, snapshotTokenPlan } from "./token-lean.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -27,7 +30,7 @@ export interface CreateAppOptions {
   auth?: Auth;
   /** Use this pool (the Lambda adapter opens it while the service loads); created from config otherwise. */
   pool?: pg.Pool;
-  /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
+  /** Answer plain get-session reads and /token mints without Better Auth's machinery (session-read.ts, token-lean.ts). @default true */
   leanReads?: boolean;
   /**
    * The build-time plan of the lean read (session-read.ts); the bundle's embedded one by default,
@@ -40,7 +43,15 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   const pool = options.auth ? (options.auth.options.database as pg.Pool) : (options.pool ?? createPool(config));
   // Cold bundles: plain session reads from the build-time plan, with no Better Auth loaded.
   const snapshotPlan = options.auth || options.leanReads === false ? undefined : planFromSnapshot(options.sessionPlan ?? EMBEDDED_SNAPSHOT, config);
-  const snapshot = snapshotPlan && { plan: snapshotPlan, reader: snapshotSessionRead(snapshotPlan, pool) };
+  const snapshot = snapshotPlan && { plan: snapshotPlan, reader: snapshotSessionRead(snapshotPlan, pool), ...snapshotToken(snapshotPlan) };
+  // Cold bundles: /token from the same plan when the build-time context allowed it, signing with
+  // the key cache the Better Auth instance built later gets too (auth-routes.ts checks both).
+  function snapshotToken(plan: NonNullable<typeof snapshotPlan>) {
+    if ((options.sessionPlan ?? EMBEDDED_SNAPSHOT)?.tokenBlocker !== null) return {};
+    const keyCache = new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS });
+    const tokenPlan = snapshotTokenPlan(plan, config);
+    return { keyCache, token: leanToken({ plan: () => Promise.resolve(tokenPlan), pool, keyCache: () => keyCache, config }) };
+  }
   let routes: Promise<AuthRoutes> | undefined;
   // A failed load is retried by the next request, not replayed.
   const authRoutes = () =>
@@ -87,7 +98,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool, redisUrl: config.redisUrl }));
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {
     // A plain session read is answered before the request is copied for Better Auth.
-    const lean = snapshot ? await snapshot.reader(c.req.raw) : undefined;
+    const lean = snapshot ? ((await snapshot.reader(c.req.raw)) ?? (await snapshot.token?.(c.req.raw))) : undefined;
     return lean ?? (await authRoutes()).handle(c.req.raw);
   });
 

@@ -12,7 +12,9 @@ import type { AuthConfig } from "./config.js";
 import { authHandler } from "./hot-path.js";
 import type { OidcMetadata } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
-import { contextPlan, leanSessionRead, planDifference, type LeanSessionRead, type Plan } from "./session-read.js";
+import { contextPlan, leanSessionRead, plan, planDifference, type LeanAuthContext, type LeanSessionRead, type Plan } from "./session-read.js";
+import { keyCacheOf, type SigningKeyCache } from "./signing-key.js";
+import { contextTokenPlan, leanToken, type LeanToken } from "./token-lean.js";
 
 export interface AuthRoutesOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`). */
@@ -25,7 +27,7 @@ export interface AuthRoutesOptions {
    * The lean reader app.ts already runs from the build-time plan (cold bundles), and that plan:
    * each instance built here is checked against it, and a difference turns the reader off.
    */
-  snapshot?: { reader: LeanSessionRead; plan: Plan };
+  snapshot?: { reader: LeanSessionRead; plan: Plan; token?: LeanToken; keyCache?: SigningKeyCache };
 }
 
 export interface AuthRoutes {
@@ -39,17 +41,17 @@ export interface AuthRoutes {
  * (single-app local dev): one instance per request host so each app gets passkeys for its own
  * host. The host set is bounded by the host guard, so this map cannot grow without limit.
  */
-function authResolver(config: AuthConfig, pool: pg.Pool, given?: Auth): (req: Request) => Auth {
+function authResolver(config: AuthConfig, pool: pg.Pool, given?: Auth, keyCache?: SigningKeyCache): (req: Request) => Auth {
   if (given) return () => given;
   if (config.passkey.rpId) {
     let auth: Auth | undefined;
-    return () => (auth ??= createAuth(config, { pool }));
+    return () => (auth ??= createAuth(config, { pool, keyCache }));
   }
   const byRpId = new Map<string, Auth>();
   return (req: Request) => {
     const rpId = (effectiveHost(req, config) ?? "").replace(/:\d+$/, "");
     let auth = byRpId.get(rpId);
-    if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId })));
+    if (!auth) byRpId.set(rpId, (auth = createAuth(config, { pool, rpId, keyCache })));
     return auth;
   };
 }
@@ -60,21 +62,49 @@ function authResolver(config: AuthConfig, pool: pg.Pool, given?: Auth): (req: Re
  * is turned off for this Lambda instance and one error line says why; Better Auth then answers
  * every read.
  */
-function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>): void {
+function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>, config: AuthConfig): void {
   void contextPlan(auth).then(
-    (live) => {
+    async (live) => {
       const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read (or did not build)";
-      if (!diff) return;
-      snapshot.reader.disable();
-      console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
+      if (diff) {
+        snapshot.reader.disable();
+        snapshot.token?.disable();
+        console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
+        return;
+      }
+      if (!snapshot.token) return;
+      // The lean /token also needs this instance to mint as the snapshot said, with the shared key cache.
+      const ctx = (await auth.$context) as LeanAuthContext;
+      const tokenDiff = !contextTokenPlan(ctx, plan(ctx), config) ? "Better Auth's context blocks the lean /token" : keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin signs from another key cache" : undefined;
+      if (!tokenDiff) return;
+      snapshot.token.disable();
+      console.error(JSON.stringify({ level: "error", msg: "lean /token off", reason: tokenDiff }));
     },
-    () => undefined,
+    () => {
+      snapshot.token?.disable();
+    },
   );
+}
+
+const tokens = new WeakMap<Auth, LeanToken>();
+
+/** The lean /token for `auth` when there is no snapshot (source runs, tests): plan and key cache from its context. */
+function contextLeanToken(auth: Auth, config: AuthConfig): LeanToken {
+  let token = tokens.get(auth);
+  if (!token) {
+    const plan_ = async () => {
+      const ctx = (await auth.$context) as LeanAuthContext;
+      return contextTokenPlan(ctx, plan(ctx), config);
+    };
+    token = leanToken({ plan: plan_, pool: auth.options.database as pg.Pool, keyCache: () => keyCacheOf(auth), config });
+    tokens.set(auth, token);
+  }
+  return token;
 }
 
 export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
   const { pool, snapshot } = options;
-  const authFor = authResolver(config, pool, options.auth);
+  const authFor = authResolver(config, pool, options.auth, snapshot?.keyCache);
   const handlers = new WeakMap<Auth, (req: Request) => Promise<Response>>();
   const checked = new WeakSet<Auth>();
   const handlerOf = (auth: Auth): ((req: Request) => Promise<Response>) => handlers.get(auth) ?? handlers.set(auth, authHandler(auth)).get(auth)!;
@@ -82,7 +112,7 @@ export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): Auth
     const auth = authFor(req);
     if (snapshot && !checked.has(auth)) {
       checked.add(auth);
-      checkSnapshot(auth, snapshot);
+      checkSnapshot(auth, snapshot, config);
     }
     return auth;
   };
@@ -90,7 +120,10 @@ export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): Auth
     async handle(req) {
       const auth = instanceFor(req);
       // With a snapshot, app.ts's reader already had its say; otherwise the plan comes from the context.
-      const lean = snapshot || options.leanReads === false ? undefined : await leanSessionRead(auth, auth.options.database as pg.Pool)(req);
+      const lean =
+        snapshot || options.leanReads === false
+          ? undefined
+          : ((await leanSessionRead(auth, auth.options.database as pg.Pool)(req)) ?? (await contextLeanToken(auth, config)(req)));
       return lean ?? handlerOf(auth)(withClientIp(req, config));
     },
     metadata: (document, req) =>

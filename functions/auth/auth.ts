@@ -25,6 +25,7 @@ import { noSelectionChangeOnGet } from "./safe-methods.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
+import { KEY_GRACE_SECONDS, KEY_ROTATION_SECONDS } from "./signing-key-cache.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
 import { leanTokenSession } from "./session-read.js";
 import { auditTrail, membershipAudit } from "./audit-trail.js";
@@ -33,9 +34,8 @@ import { secureCookies, SESSION_EXPIRES_IN, SESSION_UPDATE_AGE } from "./session
 // The pool lives in its own module so the Lambda adapter can open it before Better Auth loads.
 export { createPool };
 
-/** Signing keys rotate monthly; old keys stay in the JWKS for a grace period far beyond a token's 15 minutes. */
-export const KEY_ROTATION_SECONDS = 30 * 24 * 3600;
-export const KEY_GRACE_SECONDS = 7 * 24 * 3600;
+// Defined beside the key cache, which the lean /token path builds before Better Auth loads.
+export { KEY_GRACE_SECONDS, KEY_ROTATION_SECONDS };
 
 /** Sessions last a week and slide daily (session-policy.ts); JWTs minted from them last 15 minutes. */
 const SESSION_SECONDS = SESSION_EXPIRES_IN;
@@ -53,9 +53,11 @@ export interface CreateAuthOptions {
   pool?: pg.Pool;
   /** RP ID for this instance when the config has none (derived from the request's host). */
   rpId?: string;
+  /** The signing key cache the lean /token path (token-lean.ts) shares; a new one otherwise. */
+  keyCache?: SigningKeyCache;
 }
 
-export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId) {
+export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.passkey.rpId, keyCache = new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })) {
   // Secure cookies whenever the browser-facing origins are https, even if the service itself is
   // reached over plain http behind the apps' proxies (as in `make dev`).
   const secure = secureCookies(config);
@@ -153,7 +155,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
         },
         // A JWT is minted on request (/token), not on every session read.
         disableSettingJwtHeader: true,
-      }, new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS })),
+      }, keyCache),
       // authplane as an OpenID Provider for tools the org did not write (needs jwt() above).
       ...oidcProviderPlugins({ pool, issuer: config.jwt.issuer }),
       bearer({ requireSignature: true }),
@@ -172,8 +174,8 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
   } satisfies BetterAuthOptions;
 }
 
-export function createAuth(config: AuthConfig, { pool, rpId }: CreateAuthOptions = {}) {
-  return betterAuth(authOptions(config, pool ?? createPool(config), rpId));
+export function createAuth(config: AuthConfig, { pool, rpId, keyCache }: CreateAuthOptions = {}) {
+  return betterAuth(authOptions(config, pool ?? createPool(config), rpId, keyCache));
 }
 
 export type Auth = ReturnType<typeof createAuth>;

@@ -41,6 +41,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
 import type { AuthConfig } from "./config.js";
 import { secureCookies, SESSION_EXPIRES_IN, SESSION_UPDATE_AGE } from "./session-policy.js";
+// A cycle token-lean.ts closes (it reuses plainSession); only called, never at module load.
+import { tokenLeanBlocker } from "./token-lean.js";
 
 /** Plugin hooks that match `/get-session` but do nothing on a plain session read (checked at start-up). */
 const NOOP_ON_PLAIN_READ: Record<string, (options: BetterAuthOptions, plugin: { options?: unknown }) => boolean> = {
@@ -67,11 +69,14 @@ interface Table {
 }
 interface AuthContext {
   options: BetterAuthOptions;
+  secretConfig?: unknown;
   secret: string;
   authCookies: { sessionToken: { name: string }; sessionData: { name: string }; dontRememberToken: { name: string } };
   sessionConfig: { expiresIn: number; updateAge: number };
   tables: Record<string, Table>;
 }
+/** The part of Better Auth's context the lean paths read (token-lean.ts too). */
+export type LeanAuthContext = AuthContext;
 type AnyAuth = { options: BetterAuthOptions; $context: Promise<unknown> };
 
 /** Everything the lean path needs; plain data, so it can be built at build time and compared. */
@@ -105,6 +110,8 @@ export interface PlanSnapshot {
   /** Session cookie name without the `__Secure-` prefix, which depends on the deployed config. */
   sessionCookieBase: string;
   plan: Omit<Plan, "secret" | "sessionCookie">;
+  /** token-lean.ts `tokenLeanBlocker`'s verdict for that config (null: lean /token allowed). */
+  tokenBlocker?: string | null;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -207,6 +214,7 @@ export function snapshotOf(ctx: AuthContext): PlanSnapshot {
     blocker: leanReadBlocker(ctx) ?? null,
     sessionCookieBase: sessionCookie.startsWith(SECURE_PREFIX) ? sessionCookie.slice(SECURE_PREFIX.length) : sessionCookie,
     plan: rest,
+    tokenBlocker: tokenLeanBlocker(ctx) ?? null,
   };
 }
 
@@ -365,7 +373,7 @@ function createReader(planOf: () => Promise<Plan | undefined>, pool: pg.Pool): L
  * The session and user of a plain read (Better Auth's parsed output), or undefined for anything
  * Better Auth must decide itself.
  */
-async function plainSession(p: Plan, headers: Headers, pool: pg.Pool): Promise<{ session: Record<string, unknown>; user: Record<string, unknown> } | undefined> {
+export async function plainSession(p: Plan, headers: Headers, pool: pg.Pool): Promise<{ session: Record<string, unknown>; user: Record<string, unknown> } | undefined> {
   if (headers.has("authorization")) return undefined;
   const header = headers.get("cookie");
   if (!header) return undefined;

@@ -1,0 +1,235 @@
+/**
+ * The lean path for `GET /api/auth/token`: a JWT for a plain session, minted without Better
+ * Auth's endpoint pipeline (better-call context, every plugin's hook chain, the jwt plugin's
+ * getJwtToken), answered where app.ts answers lean get-session, before Better Auth is loaded.
+ * Like session-read.ts it is a filter, never a replacement: `mint(req)` returns a Response only
+ * when it can show the answer is the one Better Auth would give, and `undefined` (Better Auth
+ * answers) for everything else. test/functions/auth/token-lean.test.ts compares the two on
+ * random states.
+ *
+ * What Better Auth 1.7.6 does on GET /token with authplane's options, and why each is safe here:
+ * - request shape: only GET on exactly `{basePath}/token`, no query string; anything else declines.
+ * - rate limiter (onRequestRateLimit): `customRules["/token"] === false` (hot-path.ts) makes it
+ *   skip /token whatever the plugins' rules say; any other rule declines (tokenLeanBlocker).
+ * - origin/CSRF check: originCheckMiddleware returns at once for GET; nothing to reproduce.
+ * - disabledPaths: /token listed there declines.
+ * - global hooks (options.hooks): any declines.
+ * - plugin onRequest: oauth-provider's answers only its issuer metadata paths, RouterOnce only
+ *   caches a router; any other onRequest or any onResponse declines.
+ * - sessionMiddleware: the session comes from session-read.ts `plainSession`, the same
+ *   objects the leanTokenSession hook hands Better Auth today; it declines on an Authorization
+ *   header (bearer), other/repeated auth cookies, bad HMAC, unknown/revoked (deleted) or expired
+ *   sessions, a session due for its sliding refresh, a banned user (admin/userBan).
+ * - leanTokenSession before-hook: reproduced (it is that same `plainSession`).
+ * - bearer: its before hook needs an Authorization header (declined); its after hook only
+ *   copies a session cookie the response sets, and this response sets none.
+ * - jwt plugin: its after hook matches /get-session only; getJwtToken's payload is rebuilt in
+ *   its key order ({iat, ...definePayload, sub} then exp, iss, aud), with definePayload as
+ *   auth.ts defines it (email, sid, resolveOrgClaims for tokenOrganization's app); a
+ *   getSubject, a custom expirationTime, another key algorithm, unencrypted private keys, a
+ *   remote JWKS or the cookie-cache signer decline; iss/aud must be the config's.
+ * - signing key: the SigningKeyCache Better Auth's jwt plugin uses (shared, signing-key-cache.ts):
+ *   the same newest live key; no live key cached (first token, rotation due), a legacy
+ *   (unversioned) encrypted key or a non-RS256 key declines, so Better Auth mints/rotates/fails.
+ * - app-origin (tokenOrganization): the same origin/client-id rules on the same request headers
+ *   (Origin, proxy-signed forwarding, x-authplane-client-id), from a directory cached for the
+ *   same 10 s as Better Auth's copy (two instances of the service already see it that way).
+ * - organization plugin (membership, roles, dynamic access control): resolveOrgClaims, the
+ *   function definePayload calls; its hooks match no /token request.
+ * - oauth-provider / authplane-oidc-membership / passkey / nativeApp / admin: no hook matches
+ *   /token (checked on the live context); nativeApp's rate rule is for its own path.
+ * - sessionRevocations, noSelectionChangeOnGet: database hooks on session delete/update; a
+ *   plain /token writes neither.
+ * - auditTrail: the `token.minted` row its after hook writes (actor, subject, app from the
+ *   token's org_slug else the active organization's slug, ip from client-ip.ts, outcome
+ *   success, no detail), written before the response as the hook is awaited; a failure is
+ *   logged the same way and never fails the request.
+ * - metrics (metrics.ts) and CORS (cors.ts) run at the Hono layer around either answer.
+ * - any error before the audit row (database, decrypt, sign): decline; Better Auth answers.
+ */
+import type pg from "pg";
+import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
+import { APP_CLIENT_HEADER, cachedAppDirectory, organizationForToken } from "./app-origin.js";
+import { recordAudit } from "./audit.js";
+import { clientIp } from "./client-ip.js";
+import type { AuthConfig } from "./config.js";
+import { resolveOrgClaims } from "./org-claims.js";
+import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
+import { leanReadBlocker, plainSession, type LeanAuthContext, type Plan } from "./session-read.js";
+import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
+
+/** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
+const KNOWN_ON_TOKEN = new Set(["authplane-lean-token-session", "authplane-audit-trail", "bearer"]);
+/** Plugins whose `onRequest` ignores /token (session-read.ts has the same list for /get-session). */
+const NOOP_ON_REQUEST = new Set(["oauth-provider", "authplane-router-once"]);
+
+interface JwtPluginOptions {
+  jwt?: { issuer?: string; audience?: string | string[]; expirationTime?: unknown; getSubject?: unknown; definePayload?: unknown; sign?: unknown };
+  jwks?: { keyPairConfig?: { alg?: string }; remoteUrl?: string; disablePrivateKeyEncryption?: boolean };
+  sessionCookieCache?: boolean;
+}
+
+/** Why this instance's /token cannot take the lean path, or undefined when it can. */
+export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
+  const session = leanReadBlocker(ctx, { hooks: false });
+  if (session) return session;
+  const o = ctx.options;
+  if ((o.rateLimit?.customRules as Record<string, unknown> | undefined)?.["/token"] !== false && o.rateLimit?.enabled !== false) return "rate limit on /token";
+  if (o.disabledPaths?.includes("/token")) return "/token disabled";
+  if (o.hooks?.before || o.hooks?.after) return "global hooks";
+  const plugins = (o.plugins ?? []) as {
+    id: string;
+    options?: unknown;
+    keyCache?: unknown;
+    onRequest?: unknown;
+    onResponse?: unknown;
+    hooks?: { before?: { matcher: (c: unknown) => unknown }[]; after?: { matcher: (c: unknown) => unknown }[] };
+  }[];
+  const jwt = plugins.find((p) => p.id === "jwt");
+  if (!jwt?.keyCache) return "no in-memory signing key cache on the jwt plugin";
+  const jo = (jwt.options ?? {}) as JwtPluginOptions;
+  if (jo.jwt?.getSubject) return "jwt getSubject";
+  if (!jo.jwt?.definePayload) return "jwt without authplane's definePayload";
+  if (jo.jwt?.expirationTime !== `${JWT_TTL_SECONDS}s`) return "jwt expirationTime";
+  if (jo.jwks?.keyPairConfig?.alg !== JWT_ALG) return "jwks key algorithm";
+  if (jo.jwks?.remoteUrl) return "remote JWKS";
+  if (jo.jwks?.disablePrivateKeyEncryption) return "unencrypted private keys";
+  if (jo.sessionCookieCache) return "jwt session cookie cache";
+  if (typeof jo.jwt?.issuer !== "string" || typeof jo.jwt?.audience !== "string") return "jwt issuer/audience not plain strings";
+  const probe = {
+    path: "/token",
+    method: "GET",
+    headers: new Headers({ cookie: "x=y", origin: "https://example.org" }),
+    request: new Request("http://localhost/api/auth/token", { headers: { cookie: "x=y", origin: "https://example.org" } }),
+    body: undefined,
+    query: {},
+    context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
+  };
+  for (const plugin of plugins) {
+    if (plugin.onRequest && !NOOP_ON_REQUEST.has(plugin.id)) return `plugin ${plugin.id} has onRequest`;
+    if (plugin.onResponse) return `plugin ${plugin.id} has onResponse`;
+    for (const hook of [...(plugin.hooks?.before ?? []), ...(plugin.hooks?.after ?? [])]) {
+      let matches: boolean;
+      try {
+        matches = Boolean(hook.matcher(probe));
+      } catch {
+        matches = true; // cannot tell: assume it acts
+      }
+      if (matches && !KNOWN_ON_TOKEN.has(plugin.id)) return `plugin ${plugin.id} hooks /token`;
+    }
+  }
+  return undefined;
+}
+
+/** What the lean mint needs beyond the session read's plan. */
+export interface TokenPlan {
+  session: Plan;
+  path: string;
+  issuer: string;
+  audience: string;
+  /** Decrypts the private key (Better Auth's `ctx.secretConfig`, or the same built from the config). */
+  secretConfig: unknown;
+}
+
+/**
+ * Better Auth's `buildSecretConfig` for the configured versions. Without the legacy secret: the
+ * lean path only opens versioned envelopes, which never use it.
+ */
+export function secretConfigOf(config: Pick<AuthConfig, "secrets">): unknown {
+  return {
+    keys: new Map(config.secrets.map((s) => [Number.parseInt(String(s.version), 10), s.value])),
+    currentVersion: Number.parseInt(String(config.secrets[0]!.version), 10),
+    legacySecret: undefined,
+  };
+}
+
+/** The plan from Better Auth's initialised context (source runs, tests, the snapshot check). */
+export function contextTokenPlan(ctx: LeanAuthContext & { secretConfig?: unknown }, session: Plan, config: Pick<AuthConfig, "jwt">): TokenPlan | undefined {
+  if (tokenLeanBlocker(ctx)) return undefined;
+  const jo = ((ctx.options.plugins ?? []) as { id: string; options?: JwtPluginOptions }[]).find((p) => p.id === "jwt")?.options;
+  // The instance was built from this config; a mismatch means something else built it.
+  if (jo?.jwt?.issuer !== config.jwt.issuer || jo?.jwt?.audience !== config.jwt.audience) return undefined;
+  return { session, path: tokenPath(session), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: ctx.secretConfig };
+}
+
+/** The plan for a cold bundle: the snapshot's session plan, the config's issuer, audience and secrets. */
+export function snapshotTokenPlan(session: Plan, config: Pick<AuthConfig, "jwt" | "secrets">): TokenPlan {
+  return { session, path: tokenPath(session), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: secretConfigOf(config) };
+}
+
+function tokenPath(session: Plan): string {
+  return session.path.replace(/\/get-session$/, "/token");
+}
+
+const HEADERS = { "content-type": "application/json" };
+
+export interface LeanToken {
+  (req: Request): Promise<Response | undefined>;
+  /** /token requests this path answered itself (tests, benchmarks). */
+  served: number;
+  /** Turn the path off for good (every later request goes to Better Auth). */
+  disable(): void;
+}
+
+export interface LeanTokenOptions {
+  plan: () => Promise<TokenPlan | undefined>;
+  pool: pg.Pool;
+  keyCache: () => SigningKeyCache | undefined;
+  /** Whose forwarding headers count (the config): for the app's origin and the audit row's address. */
+  config: ForwardingPolicy;
+}
+
+export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): LeanToken {
+  let ready: Promise<TokenPlan | undefined> | undefined;
+  let off = false;
+  const directory = cachedAppDirectory(pool);
+  const mint = (async (req: Request) => {
+    if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
+    const p = await (ready ??= plan().catch(() => undefined));
+    if (off || !p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+    const cache = keyCache();
+    if (!cache) return undefined;
+    let token: string;
+    let user: Record<string, unknown>;
+    let session: Record<string, unknown>;
+    let orgSlug: string | null;
+    try {
+      const found = await plainSession(p.session, req.headers, pool);
+      if (!found) return undefined;
+      ({ user, session } = found);
+      const key = await cache.current(p.secretConfig);
+      if (!key || key.alg !== JWT_ALG) return undefined;
+      const activeOrganizationId = session.activeOrganizationId as string | null | undefined;
+      const source = { origin: requestOrigin(req, config), clientId: req.headers.get(APP_CLIENT_HEADER)?.trim() || null };
+      const claims = await resolveOrgClaims(pool, user.id as string, organizationForToken(await directory(), source, activeOrganizationId));
+      const iat = Math.floor(Date.now() / 1000);
+      // Better Auth's order: getJwtToken's {iat, ...definePayload, sub}, then signJWT's exp, iss, aud.
+      const payload = { iat, email: user.email, sid: session.id, ...claims, sub: user.id, exp: iat + JWT_TTL_SECONDS, iss: p.issuer, aud: p.audience };
+      token = await signCompact(payload, undefined, key);
+      orgSlug = typeof claims.org_slug === "string" && claims.org_slug ? claims.org_slug : null;
+    } catch {
+      return undefined;
+    }
+    // audit-trail.ts `describe` for /token, then its hook's recordAudit with the client address.
+    try {
+      const app = orgSlug ?? (await activeSlug(pool, session.activeOrganizationId));
+      await recordAudit(pool, { action: "token.minted", actor: user.id as string, subject: user.email as string, app, ip: clientIp(req.headers, config), outcome: "success", detail: null });
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "audit hook failed", path: "/token", error: err instanceof Error ? err.message : String(err) }));
+    }
+    mint.served++;
+    return new Response(JSON.stringify({ token }), { status: 200, headers: HEADERS });
+  }) as LeanToken;
+  mint.served = 0;
+  mint.disable = () => {
+    off = true;
+  };
+  return mint;
+}
+
+/** audit-trail.ts `orgSlug`: the active organization's slug when the token names no app. */
+async function activeSlug(pool: pg.Pool, orgId: unknown): Promise<string | null> {
+  if (typeof orgId !== "string" || !orgId) return null;
+  const r = await pool.query<{ slug: string }>(`SELECT slug FROM "organization" WHERE id = $1`, [orgId]);
+  return r.rows[0]?.slug ?? null;
+}
