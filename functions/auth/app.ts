@@ -22,7 +22,7 @@ import { revocationFeedRoute } from "./revocations.js";
 import { EMBEDDED_SNAPSHOT, planFromSnapshot, snapshotSessionRead, type PlanSnapshot } from "./session-read.js";
 import { JWT_ALG } from "../claims.js";
 import { KEY_GRACE_SECONDS, SigningKeyCache } from "./signing-key-cache.js";
-import { leanToken, snapshotTokenPlan } from "./token-lean.js";
+import { leanToken, snapshotTokenPlan, type LeanToken } from "./token-lean.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -37,6 +37,13 @@ export interface CreateAppOptions {
    * none from source (the plan then comes from Better Auth's context, after it is built).
    */
   sessionPlan?: PlanSnapshot;
+}
+
+const snapshotTokens = new WeakMap<Hono, LeanToken>();
+
+/** The cold-bundle lean /token of an app built here (tests, benchmarks: its `served` count). */
+export function snapshotTokenOf(app: Hono): LeanToken | undefined {
+  return snapshotTokens.get(app);
 }
 
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
@@ -63,6 +70,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
       },
     ));
   const app = new Hono();
+  if (snapshot?.token) snapshotTokens.set(app, snapshot.token);
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());
   app.use("*", dbFaultGuard());

@@ -88,6 +88,11 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
 
 const tokens = new WeakMap<Auth, LeanToken>();
 
+/** The lean /token built for `auth` without a snapshot, once a request reached it (tests: its `served` count). */
+export function leanTokenOf(auth: Auth): LeanToken | undefined {
+  return tokens.get(auth);
+}
+
 /** The lean /token for `auth` when there is no snapshot (source runs, tests): plan and key cache from its context. */
 function contextLeanToken(auth: Auth, config: AuthConfig): LeanToken {
   let token = tokens.get(auth);
