@@ -93,7 +93,7 @@ export function terraform(options: TerraformOptions = {}): Terraform {
  * The AWS provider is a 700 MB binary; on a loaded machine it can miss go-plugin's start-up
  * handshake. That says nothing about the stack, so the command runs again (a real error repeats).
  */
-const PLUGIN_DID_NOT_START = /timeout while waiting for plugin to start|plugin exited before we could connect|Failed to load plugin schemas|failed to instantiate provider/i;
+const PLUGIN_DID_NOT_START = /timeout while waiting for plugin to start|plugin exited before we could connect|Failed to load plugin schemas|failed to instantiate provider|context deadline exceeded|rpc error: code = Unavailable/i;
 const PLUGIN_START_ATTEMPTS = 3;
 
 /** The first error diagnostic of a failed run, for a test failure that fits in one line. */

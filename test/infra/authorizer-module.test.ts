@@ -27,7 +27,7 @@ import {
   type ExportedModule,
 } from "../../infra/export-authorizer-module.js";
 import { JwtAuthorizer, LambdaBundle } from "../../modules/index.js";
-import { terraform as terraformIn } from "../../scripts/terraform-runner.js";
+import { firstError, terraform as terraformIn } from "../../scripts/terraform-runner.js";
 import { validateStacks } from "../../scripts/validate-stacks.js";
 import { resources as all, stubBundleDir, synthesizeConstruct } from "./synthesized.js";
 
@@ -219,17 +219,17 @@ describe("the authorizer as a plain Terraform module", () => {
     writeFileSync(join(readmeExample, "main.tf"), example!);
     for (const dir of [exported.dir, readmeExample, resolve("examples/terraform-consumer")]) {
       const fmt = await terraform(dir, ["fmt", "-check", "-diff", "-recursive"]);
-      expect(fmt.ok, `${dir}: ${fmt.output}`).toBe(true);
+      expect(fmt.ok ? "" : `${dir}: ${firstError(fmt.output)}`, fmt.output).toBe("");
     }
   });
 
   it("plans and applies under terraform test with mock_provider \"aws\", and refuses an http:// JWKS URL with a clear message", async () => {
     const init = await terraform(exported.dir, ["init", "-backend=false", "-input=false"]);
-    expect(init.ok, init.output).toBe(true);
+    expect(init.ok ? "" : firstError(init.output), init.output).toBe("");
     const validate = await terraform(exported.dir, ["validate"]);
-    expect(validate.ok, validate.output).toBe(true);
+    expect(validate.ok ? "" : firstError(validate.output), validate.output).toBe("");
     const test = await terraform(exported.dir, ["test"]);
-    expect(test.ok, test.output).toBe(true);
+    expect(test.ok ? "" : firstError(test.output), test.output).toBe("");
     expect(test.output).toContain('run "applies_with_secure_defaults"... pass');
     expect(test.output).toContain('run "refuses_a_plain_http_jwks_url"... pass');
     expect(test.output).toContain('run "traces_and_encrypts_logs_when_asked"... pass');
@@ -257,7 +257,8 @@ describe("the authorizer as a plain Terraform module", () => {
     writeFileSync(main, text.replaceAll(RELEASE, `${baseUrl}/`));
     // examples/basic, derived from the same consumer, against the module beside it.
     const results = await validateStacks([example, join(exported.dir, "examples", "basic")], { pluginCacheDir: PLUGIN_CACHE });
-    for (const result of results) expect(result.ok, `${result.stack}: ${result.output}`).toBe(true);
+    const failed = results.filter((r) => !r.ok);
+    expect(failed.map((r) => `${r.stack}: ${firstError(r.output)}`), failed.map((r) => `${r.stack}:\n${r.output}`).join("\n\n")).toEqual([]);
     // What Terraform unpacked is the whole module: its .tf files, README and function bundle.
     for (const f of ["versions.tf", "variables.tf", "outputs.tf", "main.tf.json", "README.md", "function.zip", "modules/attach-http-api/main.tf"]) {
       expect(existsSync(join(example, ".terraform", "modules", "authorizer", f)), f).toBe(true);
