@@ -49,11 +49,13 @@
  */
 import type pg from "pg";
 import { JWT_ALG, JWT_TTL_SECONDS } from "../claims.js";
-import { APP_CLIENT_HEADER, cachedAppDirectory, organizationForToken } from "./app-origin.js";
+// Type-only: app-origin.ts and org-claims.ts import small parts of Better Auth (the endpoint
+// context's AsyncLocalStorage, the built-in role statements); they load on the first /token,
+// never in the startup chunk.
+import type { AppDirectory } from "./app-origin.js";
 import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
-import { resolveOrgClaims } from "./org-claims.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
 import { leanReadBlocker, plainSession, type LeanAuthContext, type Plan } from "./session-read.js";
 import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
@@ -182,7 +184,7 @@ export interface LeanTokenOptions {
 export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): LeanToken {
   let ready: Promise<TokenPlan | undefined> | undefined;
   let off = false;
-  const directory = cachedAppDirectory(pool);
+  let deps: Promise<MintDeps> | undefined;
   const mint = (async (req: Request) => {
     if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
     const p = await (ready ??= plan().catch(() => undefined));
@@ -194,6 +196,10 @@ export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): L
     let session: Record<string, unknown>;
     let orgSlug: string | null;
     try {
+      const { directory, organizationForToken, resolveOrgClaims, APP_CLIENT_HEADER } = await (deps ??= mintDeps(pool).catch((err: unknown) => {
+        deps = undefined;
+        throw err;
+      }));
       const found = await plainSession(p.session, req.headers, pool);
       if (!found) return undefined;
       ({ user, session } = found);
@@ -225,6 +231,24 @@ export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): L
     off = true;
   };
   return mint;
+}
+
+interface MintDeps {
+  directory: () => Promise<AppDirectory>;
+  organizationForToken: typeof import("./app-origin.js").organizationForToken;
+  resolveOrgClaims: typeof import("./org-claims.js").resolveOrgClaims;
+  APP_CLIENT_HEADER: string;
+}
+
+/** definePayload's helpers (auth.ts), loaded once; a failed load is retried by the next token. */
+function mintDeps(pool: pg.Pool): Promise<MintDeps> {
+  return Promise.all([import("./app-origin.js"), import("./org-claims.js")]).then(([origin, claims]) => ({
+    // Its own copy of the directory, read on the same 10 s schedule as Better Auth's (app-origin.ts).
+    directory: origin.cachedAppDirectory(pool),
+    organizationForToken: origin.organizationForToken,
+    resolveOrgClaims: claims.resolveOrgClaims,
+    APP_CLIENT_HEADER: origin.APP_CLIENT_HEADER,
+  }));
 }
 
 /** audit-trail.ts `orgSlug`: the active organization's slug when the token names no app. */

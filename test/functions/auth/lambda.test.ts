@@ -153,7 +153,10 @@ describe("the auth Lambda bundle", () => {
       const session = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/get-session", { headers: { cookie } }))}, {});
       appendFileSync(process.env.MODULE_TRACE, "--- after get-session\\n");
       const token = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/token", { headers: { cookie } }))}, {});
-      console.log(JSON.stringify({ session, token }));
+      appendFileSync(process.env.MODULE_TRACE, "--- after token\\n");
+      // A query string is not a plain mint: Better Auth answers it.
+      const declined = await handler(${JSON.stringify({ ...httpEvent("GET", "/api/auth/token", { headers: { cookie } }), rawQueryString: "x=1" })}, {});
+      console.log(JSON.stringify({ session, token, declined }));
       process.exit(0);`;
     const { stdout } = await promisify(execFile)(existsSync(node) ? node : process.execPath, ["--import", join(process.cwd(), "test", "support", "module-trace.mjs"), "--input-type=module", "-e", script], {
       env: {
@@ -162,7 +165,8 @@ describe("the auth Lambda bundle", () => {
         ...Object.fromEntries(["DATABASE_URL", "BETTER_AUTH_URL", "BETTER_AUTH_SECRET", "TRUSTED_ORIGINS", "ALLOWED_RP_IDS", "JWT_AUDIENCE", "EMAIL_PASSWORD_ENABLED"].map((k) => [k, process.env[k]])),
       },
     });
-    const { session, token } = JSON.parse(stdout.trim().split("\n").pop()!) as { session: { statusCode: number; body: string }; token: { statusCode: number; body: string } };
+    type Result = { statusCode: number; body: string };
+    const { session, token, declined } = JSON.parse(stdout.trim().split("\n").pop()!) as { session: Result; token: Result; declined: Result };
     expect(session.statusCode).toBe(200);
     expect(JSON.parse(session.body)).toEqual(expected);
 
@@ -178,10 +182,18 @@ describe("the auth Lambda bundle", () => {
     const before = inputsOf(lines.slice(0, marker));
     expect(before.some((i) => i.includes("functions/auth/session-read.ts"))).toBe(true);
     expect(before.filter((i) => betterAuth.test(i))).toEqual([]);
-    // The other path loads it (so the check above looks at the right files).
+    // A plain /token is minted lean too (token-lean.ts): none of Better Auth's endpoint machinery loads for it.
+    const tokenMarker = lines.indexOf("--- after token");
     expect(token.statusCode).toBe(200);
     expect(JSON.parse(token.body).token).toMatch(/^ey/);
-    expect(inputsOf(lines.slice(marker + 1)).some((i) => i.includes("node_modules/better-auth/"))).toBe(true);
+    const endpointMachinery = /node_modules\/(better-auth\/dist\/(api|auth|context|plugins\/jwt)\/|better-call\/dist\/(router|endpoint|context)|kysely\/)/;
+    const forToken = inputsOf(lines.slice(marker + 1, tokenMarker));
+    expect(forToken.filter((i) => endpointMachinery.test(i))).toEqual([]);
+    // The other path loads it (so the checks above look at the right files), and signs with the same key.
+    expect(declined.statusCode).toBe(200);
+    expect(inputsOf(lines.slice(tokenMarker + 1)).some((i) => i.includes("node_modules/better-auth/dist/api/"))).toBe(true);
+    const kid = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()).kid as string;
+    expect(kid(JSON.parse(declined.body).token)).toBe(kid(JSON.parse(token.body).token));
   });
 
   it("opens its database connection at init, before any event arrives", async () => {
