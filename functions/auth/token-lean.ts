@@ -44,6 +44,17 @@
  *   token's org_slug else the active organization's slug, ip from client-ip.ts, outcome
  *   success, no detail), written before the response as the hook is awaited; a failure is
  *   logged the same way and never fails the request.
+ * - googleOidcOverride (when configured): no hook or onRequest of its own reaches /token;
+ *   the live check blocks it if one ever does.
+ * - base URL (static or per-host `allowedHosts`): it only feeds iss/aud defaults, and both are
+ *   set from the config; the host guard (guards.ts) admits exactly auth.ts's allowedHosts.
+ * - client-ip.ts (withClientIp): read from the raw headers with the same policy (a proxy's
+ *   signed address, else the adapter's source address); forwarding headers count only when
+ *   signed, in app-origin's origin rule as in Better Auth's copy of the request.
+ * - secrets (rotation): the cookie HMAC uses the first version (session-read.ts); the private
+ *   key opens with the version its envelope names, as Better Auth's symmetricDecrypt does.
+ * - response: 200, `{"token":…}`, `content-type: application/json`, no Set-Cookie (Better
+ *   Auth's `ctx.json` on a read that refreshes nothing); the JWT header is `{alg, kid}`, no typ.
  * - metrics (metrics.ts) and CORS (cors.ts) run at the Hono layer around either answer.
  * - any error before the audit row (database, decrypt, sign): decline; Better Auth answers.
  */
@@ -98,11 +109,14 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   if (jo.jwks?.disablePrivateKeyEncryption) return "unencrypted private keys";
   if (jo.sessionCookieCache) return "jwt session cookie cache";
   if (typeof jo.jwt?.issuer !== "string" || typeof jo.jwt?.audience !== "string") return "jwt issuer/audience not plain strings";
+  // Every header a request the lean path serves may carry (an Authorization header it never
+  // serves, but a hook keyed on it is bearer's or unknown; unknown blocks).
+  const headers = { cookie: "x=y", origin: "https://example.org", authorization: "Bearer x", "x-authplane-client-id": "x", "x-forwarded-host": "example.org" };
   const probe = {
     path: "/token",
     method: "GET",
-    headers: new Headers({ cookie: "x=y", origin: "https://example.org" }),
-    request: new Request("http://localhost/api/auth/token", { headers: { cookie: "x=y", origin: "https://example.org" } }),
+    headers: new Headers(headers),
+    request: new Request("http://localhost/api/auth/token", { headers }),
     body: undefined,
     query: {},
     context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
