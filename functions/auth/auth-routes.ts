@@ -75,7 +75,7 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
       if (!snapshot.token) return;
       // The lean /token also needs this instance to mint as the snapshot said, with the shared key cache.
       const ctx = (await auth.$context) as LeanAuthContext;
-      const tokenDiff = !contextTokenPlan(ctx, plan(ctx), config) ? "Better Auth's context blocks the lean /token" : keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin signs from another key cache" : undefined;
+      const tokenDiff = !(await contextTokenPlan(ctx, plan(ctx), config)) ? "Better Auth's context blocks the lean /token" : keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin signs from another key cache" : undefined;
       if (!tokenDiff) return;
       snapshot.token.disable();
       console.error(JSON.stringify({ level: "error", msg: "lean /token off", reason: tokenDiff }));

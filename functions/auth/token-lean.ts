@@ -87,7 +87,9 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   const session = leanReadBlocker(ctx, { hooks: false });
   if (session) return session;
   const o = ctx.options;
-  if ((o.rateLimit?.customRules as Record<string, unknown> | undefined)?.["/token"] !== false && o.rateLimit?.enabled !== false) return "rate limit on /token";
+  const rules = (o.rateLimit?.customRules ?? {}) as Record<string, unknown>;
+  // Better Auth takes the first key that matches the path; a wildcard key could come first.
+  if (o.rateLimit?.enabled !== false && (rules["/token"] !== false || Object.keys(rules).some((k) => k.includes("*")))) return "rate limit on /token";
   if (o.disabledPaths?.includes("/token")) return "/token disabled";
   if (o.hooks?.before || o.hooks?.after) return "global hooks";
   const plugins = (o.plugins ?? []) as {
@@ -159,12 +161,32 @@ export function secretConfigOf(config: Pick<AuthConfig, "secrets">): unknown {
   };
 }
 
-/** The plan from Better Auth's initialised context (source runs, tests, the snapshot check). */
-export function contextTokenPlan(ctx: LeanAuthContext & { secretConfig?: unknown }, session: Plan, config: Pick<AuthConfig, "jwt">): TokenPlan | undefined {
+/** The claims definePayload (auth.ts) gives, in its key order, for the org claims resolved. */
+function definedClaims(user: Record<string, unknown>, session: Record<string, unknown>, org: Record<string, unknown>): Record<string, unknown> {
+  return { email: user.email, sid: session.id, ...org };
+}
+
+const NO_ORG = { org_id: null, org_slug: null, role: null, permissions: {} };
+
+/**
+ * The plan from Better Auth's initialised context (source runs, tests, the snapshot check).
+ * definePayload is a function the blocker cannot read, so it is asked once: for a session with
+ * no app it must give exactly what this path builds (same keys, order and values), or no lean
+ * /token. (Its org resolution is the functions this path calls; the differential test covers it.)
+ */
+export async function contextTokenPlan(ctx: LeanAuthContext & { secretConfig?: unknown }, session: Plan, config: Pick<AuthConfig, "jwt">): Promise<TokenPlan | undefined> {
   if (tokenLeanBlocker(ctx)) return undefined;
   const jo = ((ctx.options.plugins ?? []) as { id: string; options?: JwtPluginOptions }[]).find((p) => p.id === "jwt")?.options;
   // The instance was built from this config; a mismatch means something else built it.
   if (jo?.jwt?.issuer !== config.jwt.issuer || jo?.jwt?.audience !== config.jwt.audience) return undefined;
+  const user = { id: "authplane-probe-user", email: "probe@authplane.invalid" };
+  const probeSession = { id: "authplane-probe-session", userId: user.id, activeOrganizationId: null };
+  try {
+    const defined = await (jo.jwt.definePayload as (s: unknown) => Promise<unknown>)({ user, session: probeSession });
+    if (JSON.stringify(defined) !== JSON.stringify(definedClaims(user, probeSession, NO_ORG))) return undefined;
+  } catch {
+    return undefined;
+  }
   return { session, path: tokenPath(session), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: ctx.secretConfig };
 }
 
@@ -224,7 +246,7 @@ export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): L
       const claims = await resolveOrgClaims(pool, user.id as string, organizationForToken(await directory(), source, activeOrganizationId));
       const iat = Math.floor(Date.now() / 1000);
       // Better Auth's order: getJwtToken's {iat, ...definePayload, sub}, then signJWT's exp, iss, aud.
-      const payload = { iat, email: user.email, sid: session.id, ...claims, sub: user.id, exp: iat + JWT_TTL_SECONDS, iss: p.issuer, aud: p.audience };
+      const payload = { iat, ...definedClaims(user, session, claims), sub: user.id, exp: iat + JWT_TTL_SECONDS, iss: p.issuer, aud: p.audience };
       token = await signCompact(payload, undefined, key);
       orgSlug = typeof claims.org_slug === "string" && claims.org_slug ? claims.org_slug : null;
     } catch {

@@ -22,7 +22,8 @@ import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { setMetricSink } from "../../../functions/emf.js";
 import { sessionPlanSnapshot } from "../../../functions/auth/session-read-snapshot.js";
 import type { LeanAuthContext, PlanSnapshot } from "../../../functions/auth/session-read.js";
-import { tokenLeanBlocker } from "../../../functions/auth/token-lean.js";
+import { contextTokenPlan, tokenLeanBlocker } from "../../../functions/auth/token-lean.js";
+import { plan } from "../../../functions/auth/session-read.js";
 import { APP_ONE, APP_TWO, AUDIENCE, AUTH_URL, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const DAY = 24 * 3600 * 1000;
@@ -340,5 +341,30 @@ describe("lean GET /api/auth/token", () => {
     expect(tokenLeanBlocker(withJwt((j) => ({ ...j, jwks: { ...(j.jwks as object), keyPairConfig: { alg: "EdDSA" } } })))).toMatch(/algorithm/);
     expect(tokenLeanBlocker(withJwt((j) => ({ ...j, jwks: { ...(j.jwks as object), disablePrivateKeyEncryption: true } })))).toMatch(/unencrypted/);
     expect(tokenLeanBlocker({ ...ctx, options: { ...o, session: { ...o.session, cookieCache: { enabled: true } } } })).toMatch(/cookie cache/);
+    // Better Auth takes the first matching rule key: a wildcard before "/token" could win.
+    expect(tokenLeanBlocker({ ...ctx, options: { ...o, rateLimit: { ...o.rateLimit, customRules: { "/*": { window: 10, max: 1 }, ...o.rateLimit?.customRules } } } })).toMatch(/rate limit/);
+    // definePayload is asked once: anything but the claims this path builds turns it off.
+    expect(await contextTokenPlan(ctx, plan(ctx), service.config)).toBeDefined();
+    const extraClaim = withJwt((j) => ({ ...j, jwt: { ...(j.jwt as object), definePayload: async (s: { user: { email: string }; session: { id: string } }) => ({ email: s.user.email, sid: s.session.id, org_id: null, org_slug: null, role: null, permissions: {}, extra: 1 }) } }));
+    expect(await contextTokenPlan(extraClaim, plan(ctx), service.config)).toBeUndefined();
+    const reordered = withJwt((j) => ({ ...j, jwt: { ...(j.jwt as object), definePayload: async (s: { user: { email: string }; session: { id: string } }) => ({ sid: s.session.id, email: s.user.email, org_id: null, org_slug: null, role: null, permissions: {} }) } }));
+    expect(await contextTokenPlan(reordered, plan(ctx), service.config)).toBeUndefined();
+    expect(await contextTokenPlan(ctx, plan(ctx), { jwt: { ...service.config.jwt, audience: "someone-else" } })).toBeUndefined();
+  });
+
+  it("still counts TokensMinted at the Hono layer for a lean token", async () => {
+    const lines: string[] = [];
+    const previous = setMetricSink((line) => lines.push(line));
+    try {
+      const who = await person(PLAIN);
+      await putSession(PLAIN, who);
+      await service.pool.query(`UPDATE "session" SET "expiresAt" = now() + interval '6 days 23 hours' WHERE token = $1`, [who.token]);
+      const before = coldServed();
+      expect((await cold.request(`${AUTH_URL}/api/auth/token`, { headers: await requestHeaders(PLAIN, who.token) })).status).toBe(200);
+      expect(coldServed()).toBe(before + 1);
+      expect(lines.filter((l) => l.includes('"TokensMinted"'))).toHaveLength(1);
+    } finally {
+      setMetricSink(previous);
+    }
   });
 });
