@@ -33,7 +33,7 @@ import { gzipSync } from "node:zlib";
 import { createApp } from "../functions/auth/app.js";
 import { configFromEnv, type Env } from "../functions/auth/config.js";
 import { migrate } from "../functions/auth/migrate.js";
-import { buildFunction, FUNCTIONS } from "../functions/build.js";
+import { buildFunction, FUNCTIONS, NODE22_ESM, REQUIRE_BANNER_OPTIONS } from "../functions/build.js";
 import { createDatabase, startPostgresChild } from "../test/support/postgres.js";
 
 const { values } = parseArgs({
@@ -125,16 +125,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
-const bundleOptions: BuildOptions = {
-  bundle: true,
-  platform: "node",
-  target: "node22",
-  format: "esm",
-  outExtension: { ".js": ".mjs" },
-  external: ["@aws-sdk/*"],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  logLevel: "error",
-};
+// Naive on purpose: one file, not minified, no lazy chunks.
+const bundleOptions: BuildOptions = { ...NODE22_ESM, ...REQUIRE_BANNER_OPTIONS, external: ["@aws-sdk/*"], logLevel: "error" };
 
 const ours = await buildFunction("auth", join(out, "ours"));
 const naiveDir = join(out, "naive");

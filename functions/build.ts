@@ -15,6 +15,18 @@ const REQUIRE_BANNER =
   "import { createRequire as __authplaneCreateRequire } from 'node:module';" +
   "const require = __authplaneCreateRequire(import.meta.url);";
 
+/** What every bundle here is: ESM for Lambda's Node 22 (benchmarks build their baselines from it too). */
+export const NODE22_ESM = {
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  format: "esm",
+  outExtension: { ".js": ".mjs" },
+} as const satisfies BuildOptions;
+
+/** The banner the auth bundle carries, for builds of the same code elsewhere. */
+export const REQUIRE_BANNER_OPTIONS = { banner: { js: REQUIRE_BANNER } } as const satisfies BuildOptions;
+
 export interface FunctionSpec {
   /** Entry module, relative to the repository root. */
   entry: string;
@@ -99,7 +111,7 @@ export const FUNCTIONS = {
     // Lazy chunks: routes only some requests need load on first use, not at cold start.
     options: {
       splitting: true,
-      banner: { js: REQUIRE_BANNER },
+      ...REQUIRE_BANNER_OPTIONS,
       plugins: [
         englishOnlyZod,
         replaceModule("./google-override.js", "functions/auth/lazy/no-google-override.ts"),
@@ -143,11 +155,7 @@ export async function buildFunction(name: FunctionName, outdir = functionOutdir(
   const result = await build({
     entryPoints: { index: join(ROOT, spec.entry) },
     outdir,
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "esm",
-    outExtension: { ".js": ".mjs" },
+    ...NODE22_ESM,
     minify: true,
     treeShaking: true,
     legalComments: "none",

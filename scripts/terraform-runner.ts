@@ -55,6 +55,11 @@ export function terraformEnv(options: Pick<TerraformOptions, "pluginCacheDir" | 
     CHECKPOINT_DISABLE: "1",
     TF_IN_AUTOMATION: "1",
     TF_PLUGIN_CACHE_DIR: cache,
+    // Without it, every `init` in a directory with no lock file (every freshly synthesized stack)
+    // installs the provider again and replaces the cache entry, remove then create, and a
+    // concurrent init that reads the entry in between fails with "provider binary not found".
+    // These runs only validate and test; no lock file they write is committed or deployed.
+    TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: "true",
     TF_CLI_CONFIG_FILE: options.cliConfigFile ?? (fromEnv && existsSync(fromEnv) ? fromEnv : join(root, ".tmp", "terraformrc")),
   };
 }
@@ -63,23 +68,12 @@ export function terraformEnv(options: Pick<TerraformOptions, "pluginCacheDir" | 
 export function terraform(options: TerraformOptions = {}): Terraform {
   const env = terraformEnv(options);
   const binary = options.terraform ?? "terraform";
-  const opts = (cwd: string) => ({ cwd, env, maxBuffer: 64 * 1024 * 1024 });
-  /** One command; a provider that failed to start (a busy machine, not the configuration) is started again. */
-  const once = async (cwd: string, args: readonly string[]): Promise<string> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return (await run(binary, args, opts(cwd))).stdout;
-      } catch (err) {
-        const e = err as { stdout?: string; stderr?: string };
-        if (attempt >= PLUGIN_START_ATTEMPTS || !PLUGIN_DID_NOT_START.test(`${e.stderr ?? ""}${e.stdout ?? ""}`)) throw err;
-      }
-    }
-  };
   return {
     async chain(stack, cwd, commands, passed) {
+      const opts = { cwd, env, maxBuffer: 64 * 1024 * 1024 };
       try {
         let stdout = "";
-        for (const args of commands) stdout = await once(cwd, args);
+        for (const args of commands) ({ stdout } = await run(binary, args, opts));
         return { stack, ok: passed ? passed.test(stdout) : true, output: stdout.trim() };
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string; message: string };
@@ -88,13 +82,6 @@ export function terraform(options: TerraformOptions = {}): Terraform {
     },
   };
 }
-
-/**
- * The AWS provider is a 700 MB binary; on a loaded machine it can miss go-plugin's start-up
- * handshake. That says nothing about the stack, so the command runs again (a real error repeats).
- */
-const PLUGIN_DID_NOT_START = /timeout while waiting for plugin to start|plugin exited before we could connect|Failed to load plugin schemas|failed to instantiate provider|context deadline exceeded|rpc error: code = Unavailable/i;
-const PLUGIN_START_ATTEMPTS = 3;
 
 /** The first error diagnostic of a failed run, for a test failure that fits in one line. */
 export function firstError(output: string): string {
@@ -107,7 +94,8 @@ export const VALIDATE = ["validate", "-no-color"];
 
 /**
  * `job` for every item, `concurrency` at a time, except that the first runs alone: it fills the
- * plugin cache, and Terraform's cache is not safe for concurrent writers.
+ * plugin cache, and Terraform's cache is not safe for concurrent writers (the others only read
+ * it, see terraformEnv).
  */
 export async function firstAloneThenPool<T, R>(items: readonly T[], concurrency: number | undefined, job: (item: T) => Promise<R>): Promise<R[]> {
   if (items.length === 0) return [];
