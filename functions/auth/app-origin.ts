@@ -103,6 +103,18 @@ export function cachedAppDirectory(pool: Pool, ttlMs = APP_DIRECTORY_TTL_MS): ()
   };
 }
 
+const sharedDirectories = new WeakMap<Pool, () => Promise<AppDirectory>>();
+
+/**
+ * One cached directory per pool: every Better Auth instance on it and the lean /token path
+ * (token-lean.ts) pick the app from the same copy, read once per TTL.
+ */
+export function sharedAppDirectory(pool: Pool): () => Promise<AppDirectory> {
+  let directory = sharedDirectories.get(pool);
+  if (!directory) sharedDirectories.set(pool, (directory = cachedAppDirectory(pool)));
+  return directory;
+}
+
 /** Where a request comes from, as far as app selection goes. */
 export interface RequestSource {
   origin: string | null;
@@ -136,6 +148,6 @@ export function organizationForToken(directory: AppDirectory, source: RequestSou
 
 /** For `definePayload`: the organization of the token being minted in the current request. */
 export function tokenOrganizationResolver(pool: Pool, policy: ForwardingPolicy): (activeOrganizationId: string | null | undefined) => Promise<string | null> {
-  const directory = cachedAppDirectory(pool);
+  const directory = sharedAppDirectory(pool);
   return async (activeOrganizationId) => organizationForToken(await directory(), currentRequestSource(policy), activeOrganizationId);
 }

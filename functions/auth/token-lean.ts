@@ -32,8 +32,8 @@
  *   the same newest live key; no live key cached (first token, rotation due), a legacy
  *   (unversioned) encrypted key or a non-RS256 key declines, so Better Auth mints/rotates/fails.
  * - app-origin (tokenOrganization): the same origin/client-id rules on the same request headers
- *   (Origin, proxy-signed forwarding, x-authplane-client-id), from a directory cached for the
- *   same 10 s as Better Auth's copy (two instances of the service already see it that way).
+ *   (Origin, proxy-signed forwarding, x-authplane-client-id), from the same cached directory
+ *   (one per pool, app-origin.ts `sharedAppDirectory`).
  * - organization plugin (membership, roles, dynamic access control): resolveOrgClaims, the
  *   function definePayload calls; its hooks match no /token request.
  * - oauth-provider / authplane-oidc-membership / passkey / nativeApp / admin: no hook matches
@@ -279,8 +279,8 @@ interface MintDeps {
 /** definePayload's helpers (auth.ts), loaded once; a failed load is retried by the next token. */
 function mintDeps(pool: pg.Pool): Promise<MintDeps> {
   return Promise.all([import("./app-origin.js"), import("./org-claims.js")]).then(([origin, claims]) => ({
-    // Its own copy of the directory, read on the same 10 s schedule as Better Auth's (app-origin.ts).
-    directory: origin.cachedAppDirectory(pool),
+    // The copy Better Auth's tokenOrganization reads too (one per pool).
+    directory: origin.sharedAppDirectory(pool),
     organizationForToken: origin.organizationForToken,
     resolveOrgClaims: claims.resolveOrgClaims,
     APP_CLIENT_HEADER: origin.APP_CLIENT_HEADER,
