@@ -83,7 +83,10 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
     () => {
       snapshot.token?.disable();
     },
-  );
+  ).catch(() => {
+    // Could not tell: the lean /token stays off (Better Auth answers every token).
+    snapshot.token?.disable();
+  });
 }
 
 const tokens = new WeakMap<Auth, LeanToken>();
