@@ -24,7 +24,8 @@ import { sessionPlanSnapshot } from "../../../functions/auth/session-read-snapsh
 import type { LeanAuthContext, PlanSnapshot } from "../../../functions/auth/session-read.js";
 import { contextTokenPlan, tokenLeanBlocker } from "../../../functions/auth/token-lean.js";
 import { plan } from "../../../functions/auth/session-read.js";
-import { APP_ONE, APP_TWO, AUDIENCE, AUTH_URL, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
+import { configFromEnv, type Env } from "../../../functions/auth/config.js";
+import { APP_ONE, APP_TWO, AUDIENCE, AUTH_URL, Browser, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const DAY = 24 * 3600 * 1000;
 const FOREIGN = "https://evil.example";
@@ -366,5 +367,56 @@ describe("lean GET /api/auth/token", () => {
     } finally {
       setMetricSink(previous);
     }
+  });
+});
+
+describe("lean /token on a cold bundle across auth-secret rotation", () => {
+  const OLD = "old-secret-0123456789abcdef0123456789abcdef";
+  const NEW = "new-secret-fedcba9876543210fedcba9876543210";
+  let env: Env;
+  let first: Service;
+  let snapshot: PlanSnapshot;
+  let kid: string;
+
+  beforeAll(async () => {
+    setMetricSink(() => {});
+    env = await testEnv("token_lean_secrets", { BETTER_AUTH_SECRET: OLD });
+    first = await startService(env);
+    snapshot = await sessionPlanSnapshot();
+    const browser = new Browser(first, APP_ONE);
+    await browser.signUp("first@example.org");
+    kid = decodeProtectedHeader((await browser.json<{ token: string }>("/api/auth/token")).token).kid!;
+  });
+  afterAll(() => first.close());
+
+  /** A cold app on the same database with another secret configuration, and a browser on it. */
+  const coldWith = (extra: Env) => {
+    const config = configFromEnv({ ...env, ...extra });
+    const app = createApp(config, { pool: first.pool, sessionPlan: snapshot });
+    return { app, browser: new Browser({ ...first, config, app }, APP_ONE) };
+  };
+
+  it("with a new version and the old one kept, it opens the key the old version encrypted", async () => {
+    const { app, browser } = coldWith({ BETTER_AUTH_SECRET: undefined, BETTER_AUTH_SECRETS: `2:${NEW},1:${OLD}` });
+    await browser.signUp("rotated@example.org");
+    const { token } = await browser.json<{ token: string }>("/api/auth/token");
+    expect(snapshotTokenOf(app)!.served).toBe(1);
+    expect(decodeProtectedHeader(token).kid).toBe(kid);
+    const jwks = await browser.json<JSONWebKeySet>("/api/auth/jwks");
+    await expect(jwtVerify(token, createLocalJWKSet(jwks), { issuer: AUTH_URL, audience: AUDIENCE })).resolves.toBeDefined();
+  });
+
+  it("with the secret replaced outright, it declines and Better Auth fails closed", async () => {
+    const { app, browser } = coldWith({ BETTER_AUTH_SECRET: NEW });
+    await browser.signUp("replaced@example.org");
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const res = await browser.fetch("/api/auth/token");
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect(await res.text()).not.toContain(NEW);
+    } finally {
+      errors.mockRestore();
+    }
+    expect(snapshotTokenOf(app)!.served).toBe(0);
   });
 });
