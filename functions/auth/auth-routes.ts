@@ -21,7 +21,7 @@ export interface AuthRoutesOptions {
   auth?: Auth;
   /** The pool every instance shares (app.ts opens it). */
   pool: pg.Pool;
-  /** Answer plain get-session reads without Better Auth's machinery (session-read.ts). @default true */
+  /** Answer plain get-session reads and /token mints without Better Auth's machinery (session-read.ts, token-lean.ts). @default true */
   leanReads?: boolean;
   /**
    * The lean reader app.ts already runs from the build-time plan (cold bundles), and that plan:
