@@ -18,10 +18,10 @@
  * first_event_over_minimal: ours / minimal; first_event_over_naive_import: ours / naive import;
  * first_event_over_naive_static_import: ours / naive_static import;
  * first_event_cpu_over_minimal: ours / minimal in CPU time (steadier on a loaded machine).
- * first_token_event_ms: the other path, honestly: import + a first event that needs Better Auth
- *                  (GET /api/auth/token with the same cookie, a JWT checked in the answer), in
- *                  a fresh process (ours, and the baseline when given); first_token_event_cpu_ms
- *                  its CPU time.
+ * first_token_event_ms: import + a first GET /api/auth/token with the same cookie (a JWT
+ *                  checked in the answer), in a fresh process (ours, and the baseline when
+ *                  given); the lean /token (functions/auth/token-lean.ts) mints it without
+ *                  Better Auth when a signing key exists; first_token_event_cpu_ms its CPU time.
  */
 import { build, type BuildOptions } from "esbuild";
 import { execFileSync } from "node:child_process";

@@ -140,7 +140,7 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
   if ((o.session as { deferSessionRefresh?: boolean } | undefined)?.deferSessionRefresh) return "deferred session refresh";
   if (o.session?.disableSessionRefresh) return "session refresh disabled";
   // Better Auth's limiter runs before its endpoints; a read answered here would skip it.
-  if (hooks && o.rateLimit?.enabled !== false && (o.rateLimit?.customRules as Record<string, unknown> | undefined)?.["/get-session"] !== false) return "rate limit on /get-session";
+  if (hooks && rateLimited(o.rateLimit, "/get-session")) return "rate limit on /get-session";
   if (hooks && (o.hooks?.before || o.hooks?.after)) return "global hooks";
   for (const model of ["session", "user"]) {
     for (const [key, field] of Object.entries(ctx.tables[model]?.fields ?? {})) {
@@ -334,6 +334,17 @@ export function leanSessionRead(auth: AnyAuth, pool: pg.Pool): LeanSessionRead {
   let reader = readers.get(auth);
   if (!reader) readers.set(auth, (reader = createReader(() => contextPlan(auth), pool)));
   return reader;
+}
+
+/**
+ * Whether Better Auth's limiter may count `path`: unless limits are off, only a `false` custom
+ * rule exempts it. Better Auth takes the first key that matches (a wildcard key among them may
+ * come first), so any wildcard key counts as a limit here.
+ */
+export function rateLimited(rateLimit: { enabled?: boolean; customRules?: unknown } | undefined, path: string): boolean {
+  if (rateLimit?.enabled === false) return false;
+  const rules = (rateLimit?.customRules ?? {}) as Record<string, unknown>;
+  return rules[path] !== false || Object.keys(rules).some((k) => k.includes("*"));
 }
 
 /** The plan from Better Auth's initialised context (source runs, tests, the snapshot check). */

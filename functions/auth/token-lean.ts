@@ -68,7 +68,7 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { leanReadBlocker, plainSession, type LeanAuthContext, type Plan } from "./session-read.js";
+import { leanReadBlocker, plainSession, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
 import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
@@ -87,9 +87,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   const session = leanReadBlocker(ctx, { hooks: false });
   if (session) return session;
   const o = ctx.options;
-  const rules = (o.rateLimit?.customRules ?? {}) as Record<string, unknown>;
-  // Better Auth takes the first key that matches the path; a wildcard key could come first.
-  if (o.rateLimit?.enabled !== false && (rules["/token"] !== false || Object.keys(rules).some((k) => k.includes("*")))) return "rate limit on /token";
+  if (rateLimited(o.rateLimit, "/token")) return "rate limit on /token";
   if (o.disabledPaths?.includes("/token")) return "/token disabled";
   if (o.hooks?.before || o.hooks?.after) return "global hooks";
   const plugins = (o.plugins ?? []) as {

@@ -228,6 +228,9 @@ describe.each(VARIANTS)("lean get-session path ($name)", ({ base, origin, env, r
     expect(leanReadBlocker({ ...ctx, options: { ...o, secondaryStorage: storage } })).toMatch(/secondary storage/);
     expect(leanReadBlocker({ ...ctx, options: { ...o, session: { ...o.session, cookieCache: { enabled: true } } } })).toMatch(/cookie cache/);
     expect(leanReadBlocker({ ...ctx, options: { ...o, rateLimit: { ...o.rateLimit, customRules: {} } } })).toMatch(/rate limit/);
+    // Better Auth takes the first matching rule key: a wildcard listed before "/get-session" could win.
+    expect(leanReadBlocker({ ...ctx, options: { ...o, rateLimit: { ...o.rateLimit, customRules: { "/get-*": { window: 10, max: 1 }, ...o.rateLimit?.customRules } } } })).toMatch(/rate limit/);
+    expect(leanReadBlocker({ ...ctx, options: { ...o, rateLimit: { enabled: false } } })).toBeUndefined();
     expect(leanReadBlocker({ ...ctx, options: { ...o, hooks: { after: async () => {} } } as never })).toMatch(/global hooks/);
     const sessionHook = { id: "x-session-hook", hooks: { after: [{ matcher: (c: { path?: string }) => c.path === "/get-session", handler: async () => {} }] } };
     expect(leanReadBlocker({ ...ctx, options: { ...o, plugins: [...(o.plugins ?? []), sessionHook] } as never })).toMatch(/x-session-hook/);
