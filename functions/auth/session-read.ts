@@ -158,7 +158,17 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
     query: {},
     context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
   };
-  for (const plugin of (o.plugins ?? []) as { id: string; options?: unknown; onRequest?: unknown; onResponse?: unknown; hooks?: { before?: { matcher: (c: unknown) => unknown }[]; after?: { matcher: (c: unknown) => unknown }[] } }[]) {
+  return pluginBlocker(o.plugins, probe, (plugin) => NOOP_ON_PLAIN_READ[plugin.id]?.(o, plugin) ?? false);
+}
+
+type ProbedPlugin = { id: string; options?: unknown; onRequest?: unknown; onResponse?: unknown; hooks?: { before?: { matcher: (c: unknown) => unknown }[]; after?: { matcher: (c: unknown) => unknown }[] } };
+
+/**
+ * Which plugin would act on the `probe` endpoint context (an onRequest/onResponse, or a hook
+ * whose matcher takes it) without being `harmless` on the lean path; undefined when none.
+ */
+export function pluginBlocker(plugins: unknown, probe: { path: string }, harmless: (plugin: ProbedPlugin) => boolean): string | undefined {
+  for (const plugin of (plugins ?? []) as ProbedPlugin[]) {
     if (plugin.onRequest && !NOOP_ON_REQUEST.has(plugin.id)) return `plugin ${plugin.id} has onRequest`;
     if (plugin.onResponse) return `plugin ${plugin.id} has onResponse`;
     for (const hook of [...(plugin.hooks?.before ?? []), ...(plugin.hooks?.after ?? [])]) {
@@ -168,7 +178,7 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
       } catch {
         matches = true; // cannot tell: assume it acts
       }
-      if (matches && !NOOP_ON_PLAIN_READ[plugin.id]?.(o, plugin)) return `plugin ${plugin.id} hooks /get-session`;
+      if (matches && !harmless(plugin)) return `plugin ${plugin.id} hooks ${probe.path}`;
     }
   }
   return undefined;

@@ -68,13 +68,11 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { leanReadBlocker, plainSession, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
+import { leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
 import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
 const KNOWN_ON_TOKEN = new Set(["authplane-lean-token-session", "authplane-audit-trail", "bearer"]);
-/** Plugins whose `onRequest` ignores /token (session-read.ts has the same list for /get-session). */
-const NOOP_ON_REQUEST = new Set(["oauth-provider", "authplane-router-once"]);
 
 interface JwtPluginOptions {
   jwt?: { issuer?: string; audience?: string | string[]; expirationTime?: unknown; getSubject?: unknown; definePayload?: unknown; sign?: unknown };
@@ -90,14 +88,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   if (rateLimited(o.rateLimit, "/token")) return "rate limit on /token";
   if (o.disabledPaths?.includes("/token")) return "/token disabled";
   if (o.hooks?.before || o.hooks?.after) return "global hooks";
-  const plugins = (o.plugins ?? []) as {
-    id: string;
-    options?: unknown;
-    keyCache?: unknown;
-    onRequest?: unknown;
-    onResponse?: unknown;
-    hooks?: { before?: { matcher: (c: unknown) => unknown }[]; after?: { matcher: (c: unknown) => unknown }[] };
-  }[];
+  const plugins = (o.plugins ?? []) as { id: string; options?: unknown; keyCache?: unknown }[];
   const jwt = plugins.find((p) => p.id === "jwt");
   if (!jwt?.keyCache) return "no in-memory signing key cache on the jwt plugin";
   const jo = (jwt.options ?? {}) as JwtPluginOptions;
@@ -121,20 +112,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
     query: {},
     context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
   };
-  for (const plugin of plugins) {
-    if (plugin.onRequest && !NOOP_ON_REQUEST.has(plugin.id)) return `plugin ${plugin.id} has onRequest`;
-    if (plugin.onResponse) return `plugin ${plugin.id} has onResponse`;
-    for (const hook of [...(plugin.hooks?.before ?? []), ...(plugin.hooks?.after ?? [])]) {
-      let matches: boolean;
-      try {
-        matches = Boolean(hook.matcher(probe));
-      } catch {
-        matches = true; // cannot tell: assume it acts
-      }
-      if (matches && !KNOWN_ON_TOKEN.has(plugin.id)) return `plugin ${plugin.id} hooks /token`;
-    }
-  }
-  return undefined;
+  return pluginBlocker(plugins, probe, (plugin) => KNOWN_ON_TOKEN.has(plugin.id));
 }
 
 /** What the lean mint needs beyond the session read's plan. */
