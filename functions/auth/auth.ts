@@ -24,6 +24,7 @@ import { sessionRevocations } from "./revocations.js";
 import { noSelectionChangeOnGet } from "./safe-methods.js";
 import { verifyPassword } from "./password.js";
 import { lazyRedisStorage } from "./lazy/redis-storage.js";
+import { postgresCounter } from "./rate-limit-fallback.js";
 import { jwtWithKeyInMemory, SigningKeyCache } from "./signing-key.js";
 import { KEY_GRACE_SECONDS, KEY_ROTATION_SECONDS } from "./signing-key-cache.js";
 import { READ_ONLY_RATE_RULES, RouterOnce, staticBaseURL } from "./hot-path.js";
@@ -61,7 +62,7 @@ export function authOptions(config: AuthConfig, pool: pg.Pool, rpId = config.pas
   // Secure cookies whenever the browser-facing origins are https, even if the service itself is
   // reached over plain http behind the apps' proxies (as in `make dev`).
   const secure = secureCookies(config);
-  const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl) : undefined;
+  const redis = config.redisUrl ? lazyRedisStorage(config.redisUrl, { incrementFallback: postgresCounter(pool) }) : undefined;
   const google = config.google;
   const tokenOrganization = tokenOrganizationResolver(pool, config);
   // Only for the ban: operators block and reinstate people with `npm run apps` (their own SQL),

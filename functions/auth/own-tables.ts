@@ -3,10 +3,13 @@
  * knows only its own schema, so `migrate.ts` runs these after it. Each statement must be
  * idempotent (`IF NOT EXISTS`): a second migrate changes nothing.
  */
+import { RATE_FALLBACK_TABLE_SQL } from "./rate-limit-fallback.js";
 import { REVOCATION_TABLE_SQL } from "./revocations.js";
 
 export const OWN_TABLES: readonly string[] = [
   ...REVOCATION_TABLE_SQL,
+  // Better Auth's per-client rate-limit counters while Redis is unreachable (rate-limit-fallback.ts).
+  ...RATE_FALLBACK_TABLE_SQL,
   // Per-account backoff after failed sign-in attempts (account-limit.ts), shared by every
   // instance. `key` is a SHA-256 of kind + account, so no address or email is kept in clear.
   `CREATE TABLE IF NOT EXISTS authplane_attempt_backoff (

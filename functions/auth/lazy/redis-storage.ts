@@ -6,8 +6,9 @@
  * Redis is a cache here (sessions are stored in PostgreSQL too), so an outage degrades instead of
  * failing requests: a read that fails is a miss (Better Auth then reads the session from
  * PostgreSQL), a write that fails is skipped (the next read misses the same way), a counter that
- * fails counts nothing (Better Auth's per-client limits open while Redis is down; the per-account
- * backoff moves to PostgreSQL, account-limit.ts). A delete that fails is kept and done again as
+ * fails counts in `incrementFallback` (PostgreSQL, rate-limit-fallback.ts: Better Auth's
+ * per-client limits hold through the outage; the per-account backoff moves to PostgreSQL too,
+ * account-limit.ts), or counts nothing without one. A delete that fails is kept and done again as
  * soon as the client reconnects, so a signed-out session's cached copy cannot outlive the outage
  * (Better Auth deletes the PostgreSQL row either way; it only goes on if the storage does not throw).
  */
@@ -34,7 +35,12 @@ function logOutage(op: string, err: unknown): void {
   console.error(JSON.stringify({ level: "warn", msg: "secondary_storage.redis_unavailable", op, error: redisFaultName(err) }));
 }
 
-export function lazyRedisStorage(url: string): SecondaryStorage {
+export interface LazyRedisStorageOptions {
+  /** Where a counter counts while Redis fails (Better Auth's rate limiter uses `increment`). */
+  incrementFallback?: (key: string, ttlSeconds: number) => Promise<number>;
+}
+
+export function lazyRedisStorage(url: string, { incrementFallback }: LazyRedisStorageOptions = {}): SecondaryStorage {
   let storage: Promise<Storage> | undefined;
   const pendingDeletes = new Set<string>();
   const flush = async (s: Storage) => {
@@ -65,7 +71,15 @@ export function lazyRedisStorage(url: string): SecondaryStorage {
     get: (key) => degrade<unknown>("get", (s) => s.get(key), null),
     // Single-use values (challenges, states) unreadable: treated as absent, never as valid.
     getAndDelete: (key) => degrade<unknown>("getAndDelete", (s) => s.getAndDelete(key), null),
-    increment: (key, ttl) => degrade("increment", (s) => s.increment(key, ttl), 0),
+    increment: async (key, ttl) => {
+      try {
+        return await (await real()).increment(key, ttl);
+      } catch (err) {
+        logOutage("increment", err);
+        // Not degraded to 0 (every attempt allowed): the counter moves, and a failure there throws.
+        return incrementFallback ? incrementFallback(key, ttl ?? 60) : 0;
+      }
+    },
     set: (key, value, ttl) => degrade("set", (s) => s.set(key, value, ttl), undefined),
     delete: (key) =>
       degrade(

@@ -9,6 +9,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_BLOCK_SECONDS, FREE_FAILURES, REDIS_BACKOFF_PREFIX } from "../../../functions/auth/account-limit.js";
 import { createApp } from "../../../functions/auth/app.js";
+import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
+import { RATE_FALLBACK_TABLE } from "../../../functions/auth/rate-limit-fallback.js";
 import { disconnectRedisClients } from "../../../functions/auth/secondary-storage.js";
 import { startRedis, type RunningRedis } from "../../support/redis.js";
 import { AUTH_ORIGIN, baseEnv, type AuthApp } from "../clients/fixture.js";
@@ -43,6 +45,20 @@ describe("per-account backoff in Redis", () => {
     for (const key of await backoffKeys()) if (await inspect.hexists(key, "u")) await inspect.hset(key, "u", "1");
   };
   const pgRows = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM authplane_attempt_backoff`)).rows[0]!.n;
+  const fallbackRows = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${RATE_FALLBACK_TABLE}`)).rows[0]!.n;
+  /** Sign-in attempts for strangers' emails (no account backoff) from one address: Better Auth's per-client rule alone. */
+  const fromOneAddress = async (address: string, n: number) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await auth.app.request(new URL("/api/auth/sign-in/email", AUTH_ORIGIN).toString(), {
+        method: "POST",
+        headers: { ...NATIVE, [SOURCE_IP_HEADER]: address },
+        body: JSON.stringify({ email: `stranger-${address}-${i}@example.org`, password: "not-the-password" }),
+      });
+      statuses.push(res.status);
+    }
+    return statuses;
+  };
 
   it("slows password guessing from many addresses to 429 + Retry-After, counting in Redis only", async () => {
     const statuses: number[] = [];
@@ -94,12 +110,21 @@ describe("per-account backoff in Redis", () => {
     expect(await pgRows()).toBe(0);
   });
 
+  it("Better Auth's per-client sign-in limit counts in Redis while it is up", async () => {
+    // Better Auth's rule for /sign-in: 3 per 10 s per client address.
+    expect(await fromOneAddress("198.51.100.20", 5)).toEqual([401, 401, 401, 429, 429]);
+    expect(await fallbackRows()).toBe(0);
+  });
+
   it.runIf(!process.env.REDIS_URL)("a Redis outage is no 500 and no free guessing: the count moves to PostgreSQL, then back", async () => {
     await redis.stop();
     const statuses: number[] = [];
     for (let i = 0; i < FREE_FAILURES + 2; i++) statuses.push((await signIn("other@example.org", `outage-guess-${i}`)).status);
     expect(statuses).toEqual([...Array(FREE_FAILURES + 1).fill(401), 429]);
     expect(await pgRows()).toBe(1);
+    // Better Auth's per-client limit holds too: its counter moves to PostgreSQL instead of counting nothing.
+    expect(await fromOneAddress("198.51.100.21", 5)).toEqual([401, 401, 401, 429, 429]);
+    expect(await fallbackRows()).toBeGreaterThan(0);
     // The owner of another account signs in as usual.
     const owner = await signIn("owner@example.org", PASSWORD);
     expect(owner.status, await owner.clone().text()).toBe(200);
