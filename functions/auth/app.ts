@@ -23,6 +23,7 @@ import { EMBEDDED_SNAPSHOT, planFromSnapshot, snapshotSessionRead, type PlanSnap
 import { JWT_ALG } from "../claims.js";
 import { KEY_GRACE_SECONDS, SigningKeyCache } from "./signing-key-cache.js";
 import { leanToken, snapshotTokenPlan, type LeanToken } from "./token-lean.js";
+import { jwksPathOf, leanJwks, type LeanJwks } from "./jwks-lean.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -46,6 +47,13 @@ export function snapshotTokenOf(app: Hono): LeanToken | undefined {
   return snapshotTokens.get(app);
 }
 
+const snapshotJwksPaths = new WeakMap<Hono, LeanJwks>();
+
+/** The cold-bundle lean /jwks of an app built here (tests, benchmarks: its `served` count). */
+export function snapshotJwksOf(app: Hono): LeanJwks | undefined {
+  return snapshotJwksPaths.get(app);
+}
+
 export function createApp(config: AuthConfig, options: CreateAppOptions = {}): Hono {
   const pool = options.auth ? (options.auth.options.database as pg.Pool) : (options.pool ?? createPool(config));
   // Cold bundles: plain session reads from the build-time plan, with no Better Auth loaded.
@@ -54,10 +62,17 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   // Cold bundles: /token from the same plan when the build-time context allowed it, signing with
   // the key cache the Better Auth instance built later gets too (auth-routes.ts checks both).
   function snapshotToken(plan: NonNullable<typeof snapshotPlan>) {
-    if ((options.sessionPlan ?? EMBEDDED_SNAPSHOT)?.tokenBlocker !== null) return {};
+    const built = options.sessionPlan ?? EMBEDDED_SNAPSHOT;
+    const tokenAllowed = built?.tokenBlocker === null;
+    // /jwks from the same key cache when the build-time context allowed it (jwks-lean.ts).
+    const jwksAllowed = built?.jwksBlocker === null;
+    if (!tokenAllowed && !jwksAllowed) return {};
     const keyCache = new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS });
+    const jwksPath = jwksPathOf(plan.path);
+    const jwks = jwksAllowed ? leanJwks({ path: () => Promise.resolve(jwksPath), keyCache: () => keyCache }) : undefined;
+    if (!tokenAllowed) return { keyCache, jwks };
     const tokenPlan = snapshotTokenPlan(plan, config);
-    return { keyCache, token: leanToken({ plan: () => Promise.resolve(tokenPlan), pool, keyCache: () => keyCache, config }) };
+    return { keyCache, jwks, token: leanToken({ plan: () => Promise.resolve(tokenPlan), pool, keyCache: () => keyCache, config }) };
   }
   let routes: Promise<AuthRoutes> | undefined;
   // A failed load is retried by the next request, not replayed.
@@ -71,6 +86,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     ));
   const app = new Hono();
   if (snapshot?.token) snapshotTokens.set(app, snapshot.token);
+  if (snapshot?.jwks) snapshotJwksPaths.set(app, snapshot.jwks);
   // Outermost: every 5xx is logged once, after the database fault guard has had its say.
   app.use("*", serverErrorLog());
   app.use("*", dbFaultGuard());
@@ -106,7 +122,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
   app.use("/api/auth/*", accountLimit({ db: () => pool as pg.Pool, redisUrl: config.redisUrl }));
   app.on(["GET", "POST"], "/api/auth/*", async (c) => {
     // A plain session read is answered before the request is copied for Better Auth.
-    const lean = snapshot ? ((await snapshot.reader(c.req.raw)) ?? (await snapshot.token?.(c.req.raw))) : undefined;
+    const lean = snapshot ? ((await snapshot.reader(c.req.raw)) ?? (await snapshot.token?.(c.req.raw)) ?? (await snapshot.jwks?.(c.req.raw))) : undefined;
     return lean ?? (await authRoutes()).handle(c.req.raw);
   });
 

@@ -15,6 +15,7 @@ import { effectiveHost } from "./request-origin.js";
 import { contextPlan, leanSessionRead, plan, planDifference, type LeanAuthContext, type LeanSessionRead, type Plan } from "./session-read.js";
 import { keyCacheOf, type SigningKeyCache } from "./signing-key.js";
 import { contextTokenPlan, leanToken, type LeanToken } from "./token-lean.js";
+import { jwksLeanBlocker, jwksPathOf, leanJwks, type LeanJwks } from "./jwks-lean.js";
 
 export interface AuthRoutesOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`). */
@@ -27,7 +28,7 @@ export interface AuthRoutesOptions {
    * The lean reader app.ts already runs from the build-time plan (cold bundles), and that plan:
    * each instance built here is checked against it, and a difference turns the reader off.
    */
-  snapshot?: { reader: LeanSessionRead; plan: Plan; token?: LeanToken; keyCache?: SigningKeyCache };
+  snapshot?: { reader: LeanSessionRead; plan: Plan; token?: LeanToken; jwks?: LeanJwks; keyCache?: SigningKeyCache };
 }
 
 export interface AuthRoutes {
@@ -69,8 +70,18 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
       if (diff) {
         snapshot.reader.disable();
         snapshot.token?.disable();
+        snapshot.jwks?.disable();
         console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
         return;
+      }
+      if (snapshot.jwks) {
+        // The lean /jwks needs this instance to publish as the snapshot said, from the shared key cache.
+        const ctx = (await auth.$context) as LeanAuthContext;
+        const jwksDiff = jwksLeanBlocker(ctx) ?? (keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin reads keys from another key cache" : undefined);
+        if (jwksDiff) {
+          snapshot.jwks.disable();
+          console.error(JSON.stringify({ level: "error", msg: "lean /jwks off", reason: jwksDiff }));
+        }
       }
       if (!snapshot.token) return;
       // The lean /token also needs this instance to mint as the snapshot said, with the shared key cache.
@@ -82,10 +93,12 @@ function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snap
     },
     () => {
       snapshot.token?.disable();
+      snapshot.jwks?.disable();
     },
   ).catch(() => {
-    // Could not tell: the lean /token stays off (Better Auth answers every token).
+    // Could not tell: the lean /token and /jwks stay off (Better Auth answers them).
     snapshot.token?.disable();
+    snapshot.jwks?.disable();
   });
 }
 
@@ -110,6 +123,27 @@ function contextLeanToken(auth: Auth, config: AuthConfig): LeanToken {
   return token;
 }
 
+const jwksPaths = new WeakMap<Auth, LeanJwks>();
+
+/** The lean /jwks built for `auth` without a snapshot, once a request reached it (tests: its `served` count). */
+export function leanJwksOf(auth: Auth): LeanJwks | undefined {
+  return jwksPaths.get(auth);
+}
+
+/** The lean /jwks for `auth` when there is no snapshot (source runs, tests): verdict and key cache from its context. */
+function contextLeanJwks(auth: Auth): LeanJwks {
+  let jwks = jwksPaths.get(auth);
+  if (!jwks) {
+    const path = async () => {
+      const ctx = (await auth.$context) as LeanAuthContext;
+      return jwksLeanBlocker(ctx) ? undefined : jwksPathOf(plan(ctx).path);
+    };
+    jwks = leanJwks({ path, keyCache: () => keyCacheOf(auth) });
+    jwksPaths.set(auth, jwks);
+  }
+  return jwks;
+}
+
 export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): AuthRoutes {
   const { pool, snapshot } = options;
   const authFor = authResolver(config, pool, options.auth, snapshot?.keyCache);
@@ -131,7 +165,7 @@ export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): Auth
       const lean =
         snapshot || options.leanReads === false
           ? undefined
-          : ((await leanSessionRead(auth, auth.options.database as pg.Pool)(req)) ?? (await contextLeanToken(auth, config)(req)));
+          : ((await leanSessionRead(auth, auth.options.database as pg.Pool)(req)) ?? (await contextLeanToken(auth, config)(req)) ?? (await contextLeanJwks(auth)(req)));
       return lean ?? handlerOf(auth)(withClientIp(req, config));
     },
     metadata: (document, req) =>

@@ -43,6 +43,7 @@ import type { AuthConfig } from "./config.js";
 import { secureCookies, SESSION_EXPIRES_IN, SESSION_UPDATE_AGE } from "./session-policy.js";
 // A cycle token-lean.ts closes (it reuses plainSession); only called, never at module load.
 import { tokenLeanBlocker } from "./token-lean.js";
+import { jwksLeanBlocker } from "./jwks-lean.js";
 
 /** Plugin hooks that match `/get-session` but do nothing on a plain session read (checked at start-up). */
 const NOOP_ON_PLAIN_READ: Record<string, (options: BetterAuthOptions, plugin: { options?: unknown }) => boolean> = {
@@ -112,6 +113,8 @@ export interface PlanSnapshot {
   plan: Omit<Plan, "secret" | "sessionCookie">;
   /** token-lean.ts `tokenLeanBlocker`'s verdict for that config (null: lean /token allowed). */
   tokenBlocker?: string | null;
+  /** jwks-lean.ts `jwksLeanBlocker`'s verdict for that config (null: lean /jwks allowed). */
+  jwksBlocker?: string | null;
 }
 
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -225,6 +228,7 @@ export function snapshotOf(ctx: AuthContext): PlanSnapshot {
     sessionCookieBase: sessionCookie.startsWith(SECURE_PREFIX) ? sessionCookie.slice(SECURE_PREFIX.length) : sessionCookie,
     plan: rest,
     tokenBlocker: tokenLeanBlocker(ctx) ?? null,
+    jwksBlocker: jwksLeanBlocker(ctx) ?? null,
   };
 }
 

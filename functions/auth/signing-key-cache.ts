@@ -49,6 +49,11 @@ export class SigningKeyCache {
 
   constructor(private readonly options: SigningKeyCacheOptions) {}
 
+  /** The grace period `rows()` publishes expired keys for (the lean /jwks filters with it too). */
+  get graceSeconds(): number {
+    return this.options.graceSeconds;
+  }
+
   /** Forget what was read: the next call reads the table again (after a rotation here). */
   invalidate(): void {
     this.loaded = undefined;
