@@ -3,9 +3,11 @@
  * one real PostgreSQL with one (fake) clock, a cold-bundle app (the build-time plan), an app
  * built around a Better Auth instance and one with `leanReads: false` must give the same
  * status, headers and body bytes with no key yet, one key, a rotated key inside its grace
- * period (both published) and after it (the old one gone), and the lean paths must have served
- * exactly the requests they may serve.
+ * period (both published) and after it (the old one gone), and on random requests (methods,
+ * paths, query strings, origins, cookies, Authorization, signed proxy headers), and the lean
+ * paths must have served exactly the plain ones.
  */
+import fc from "fast-check";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp, snapshotJwksOf } from "../../../functions/auth/app.js";
@@ -15,7 +17,7 @@ import { jwksLeanBlocker } from "../../../functions/auth/jwks-lean.js";
 import { sessionPlanSnapshot } from "../../../functions/auth/session-read-snapshot.js";
 import type { LeanAuthContext, PlanSnapshot } from "../../../functions/auth/session-read.js";
 import { KEY_GRACE_SECONDS } from "../../../functions/auth/signing-key-cache.js";
-import { APP_ONE, AUDIENCE, AUTH_URL, Browser, startService, testEnv, type Service } from "./harness.js";
+import { APP_ONE, APP_TWO, AUDIENCE, AUTH_URL, Browser, proxiedHeaders, startService, testEnv, type Service } from "./harness.js";
 
 const DAY = 24 * 3600 * 1000;
 /** Past every key cache's refresh interval: each app reads the key rows again. */
@@ -146,6 +148,34 @@ describe("lean GET /api/auth/jwks", () => {
       expect(fromCold, path).toEqual(own);
       expect(fromInstance, path).toEqual(own);
     }
+  });
+
+  it("answers random requests as Better Auth does, and serves exactly the plain ones", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: clock });
+    const request = fc.record({
+      method: fc.constantFrom("GET", "HEAD", "POST"),
+      path: fc.constantFrom("/api/auth/jwks", "/api/auth/jwks/", "/api/auth//jwks", "/api/auth/JWKS", "/api/auth/jwks.json"),
+      query: fc.constantFrom("", "?", "?x=1"),
+      origin: fc.constantFrom(undefined, APP_ONE, APP_TWO, "https://evil.example"),
+      cookie: fc.constantFrom(undefined, "theme=dark", "better-auth.session_token=x.y"),
+      authorization: fc.constantFrom(undefined, "Bearer x"),
+      proxied: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Record<string, string> = { ...(r.proxied ? proxiedHeaders(APP_TWO, "198.51.100.20") : {}) };
+        if (r.origin) headers.origin = r.origin;
+        if (r.cookie) headers.cookie = r.cookie;
+        if (r.authorization) headers.authorization = r.authorization;
+        const { own, fromCold, fromInstance, served } = await threeWays(`${r.path}${r.query}`, { method: r.method, headers });
+        const label = JSON.stringify(r);
+        expect(fromCold, label).toEqual(own);
+        expect(fromInstance, label).toEqual(own);
+        const plain = r.method === "GET" && r.path === "/api/auth/jwks" && r.query === "" && !r.authorization;
+        expect(served, label).toEqual(plain ? [1, 1] : [0, 0]);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("is blocked by any option or plugin it does not reproduce", async () => {
