@@ -8,8 +8,9 @@
  *
  * It hooks into the plugin rather than replacing it: the rows stay Better Auth's (same table,
  * same encryption with the auth secret, same rotation and grace period, minted by Better Auth's
- * own `createJwk` through `adapter.createJwk`), `/jwks` stays the plugin's endpoint fed from
- * this cache through `adapter.getJwks`, and `jwt.sign` does the signature.
+ * own `createJwk` through `adapter.createJwk`), `/jwks` is the plugin's endpoint fed from this
+ * cache through `adapter.getJwks` (or, for a plain request, jwks-lean.ts from the same cache),
+ * and `jwt.sign` does the signature.
  *
  * Why `jwt.sign` is attached after `jwt()` returns: the plugin refuses `jwt.sign` without
  * `jwks.remoteUrl`, because a signer usually holds keys the plugin does not publish (KMS). This

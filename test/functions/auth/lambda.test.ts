@@ -154,9 +154,11 @@ describe("the auth Lambda bundle", () => {
       appendFileSync(process.env.MODULE_TRACE, "--- after get-session\\n");
       const token = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/token", { headers: { cookie } }))}, {});
       appendFileSync(process.env.MODULE_TRACE, "--- after token\\n");
+      const jwks = await handler(${JSON.stringify(httpEvent("GET", "/api/auth/jwks"))}, {});
+      appendFileSync(process.env.MODULE_TRACE, "--- after jwks\\n");
       // A query string is not a plain mint: Better Auth answers it.
       const declined = await handler(${JSON.stringify({ ...httpEvent("GET", "/api/auth/token", { headers: { cookie } }), rawQueryString: "x=1" })}, {});
-      console.log(JSON.stringify({ session, token, declined }));
+      console.log(JSON.stringify({ session, token, jwks, declined }));
       process.exit(0);`;
     const { stdout } = await promisify(execFile)(existsSync(node) ? node : process.execPath, ["--import", join(process.cwd(), "test", "support", "module-trace.mjs"), "--input-type=module", "-e", script], {
       env: {
@@ -166,7 +168,7 @@ describe("the auth Lambda bundle", () => {
       },
     });
     type Result = { statusCode: number; body: string };
-    const { session, token, declined } = JSON.parse(stdout.trim().split("\n").pop()!) as { session: Result; token: Result; declined: Result };
+    const { session, token, jwks, declined } = JSON.parse(stdout.trim().split("\n").pop()!) as { session: Result; token: Result; jwks: Result; declined: Result };
     expect(session.statusCode).toBe(200);
     expect(JSON.parse(session.body)).toEqual(expected);
 
@@ -189,10 +191,15 @@ describe("the auth Lambda bundle", () => {
     const endpointMachinery = /node_modules\/(better-auth\/dist\/(api|auth|context|plugins\/jwt)\/|better-call\/dist\/(router|endpoint|context)|kysely\/)/;
     const forToken = inputsOf(lines.slice(marker + 1, tokenMarker));
     expect(forToken.filter((i) => endpointMachinery.test(i))).toEqual([]);
+    // The JWKS as well (jwks-lean.ts), publishing the key the token names.
+    const kid = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()).kid as string;
+    const jwksMarker = lines.indexOf("--- after jwks");
+    expect(jwks.statusCode).toBe(200);
+    expect((JSON.parse(jwks.body) as { keys: { kid: string; alg: string }[] }).keys).toContainEqual(expect.objectContaining({ kid: kid(JSON.parse(token.body).token), alg: "RS256" }));
+    expect(inputsOf(lines.slice(tokenMarker + 1, jwksMarker)).filter((i) => endpointMachinery.test(i))).toEqual([]);
     // The other path loads it (so the checks above look at the right files), and signs with the same key.
     expect(declined.statusCode).toBe(200);
-    expect(inputsOf(lines.slice(tokenMarker + 1)).some((i) => i.includes("node_modules/better-auth/dist/api/"))).toBe(true);
-    const kid = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()).kid as string;
+    expect(inputsOf(lines.slice(jwksMarker + 1)).some((i) => i.includes("node_modules/better-auth/dist/api/"))).toBe(true);
     expect(kid(JSON.parse(declined.body).token)).toBe(kid(JSON.parse(token.body).token));
   });
 
