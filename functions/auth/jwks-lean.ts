@@ -34,7 +34,7 @@
  * - any error (database, a publicKey that is not JSON): decline; Better Auth answers (or fails) itself.
  */
 import { JWT_ALG } from "../claims.js";
-import { pluginBlocker, rateLimited, type LeanAuthContext } from "./session-read.js";
+import { endpointProbe, pluginBlocker, rateLimited, type LeanAuthContext } from "./session-read.js";
 import type { SigningKeyCache } from "./signing-key-cache.js";
 
 /**
@@ -67,16 +67,7 @@ export function jwksLeanBlocker(ctx: Pick<LeanAuthContext, "options" | "authCook
   const kp = jo.jwks?.keyPairConfig;
   if (!kp || kp.alg !== JWT_ALG || Object.keys(kp).some((k) => !KEY_PAIR_KEYS.has(k))) return "jwks keyPairConfig";
   const headers = { cookie: "x=y", origin: "https://example.org", "x-forwarded-host": "example.org" };
-  const probe = {
-    path: "/jwks",
-    method: "GET",
-    headers: new Headers(headers),
-    request: new Request("http://localhost/api/auth/jwks", { headers }),
-    body: undefined,
-    query: {},
-    context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
-  };
-  return pluginBlocker(plugins, probe, (plugin) => KNOWN_ON_JWKS.has(plugin.id));
+  return pluginBlocker(plugins, endpointProbe("/jwks", headers, ctx.authCookies), (plugin) => KNOWN_ON_JWKS.has(plugin.id));
 }
 
 export interface LeanJwks {

@@ -152,16 +152,20 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
     }
   }
   if (!hooks) return undefined;
-  const probe = {
-    path: "/get-session",
+  return pluginBlocker(o.plugins, endpointProbe("/get-session", {}, ctx.authCookies), (plugin) => NOOP_ON_PLAIN_READ[plugin.id]?.(o, plugin) ?? false);
+}
+
+/** An endpoint context as a hook matcher sees it, for a GET of `path` carrying `headers`. */
+export function endpointProbe(path: string, headers: Record<string, string>, authCookies: unknown): { path: string } {
+  return {
+    path,
     method: "GET",
-    headers: new Headers(),
-    request: new Request("http://localhost/get-session"),
+    headers: new Headers(headers),
+    request: new Request(`http://localhost/api/auth${path}`, { headers }),
     body: undefined,
     query: {},
-    context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
-  };
-  return pluginBlocker(o.plugins, probe, (plugin) => NOOP_ON_PLAIN_READ[plugin.id]?.(o, plugin) ?? false);
+    context: { responseHeaders: new Headers(), authCookies, returned: undefined },
+  } as { path: string };
 }
 
 type ProbedPlugin = { id: string; options?: unknown; onRequest?: unknown; onResponse?: unknown; hooks?: { before?: { matcher: (c: unknown) => unknown }[]; after?: { matcher: (c: unknown) => unknown }[] } };

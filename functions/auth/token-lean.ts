@@ -68,7 +68,7 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
+import { endpointProbe, leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
 import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
@@ -103,16 +103,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   // Every header a request the lean path serves may carry (an Authorization header it never
   // serves, but a hook keyed on it is bearer's or unknown; unknown blocks).
   const headers = { cookie: "x=y", origin: "https://example.org", authorization: "Bearer x", "x-authplane-client-id": "x", "x-forwarded-host": "example.org" };
-  const probe = {
-    path: "/token",
-    method: "GET",
-    headers: new Headers(headers),
-    request: new Request("http://localhost/api/auth/token", { headers }),
-    body: undefined,
-    query: {},
-    context: { responseHeaders: new Headers(), authCookies: ctx.authCookies, returned: undefined },
-  };
-  return pluginBlocker(plugins, probe, (plugin) => KNOWN_ON_TOKEN.has(plugin.id));
+  return pluginBlocker(plugins, endpointProbe("/token", headers, ctx.authCookies), (plugin) => KNOWN_ON_TOKEN.has(plugin.id));
 }
 
 /** What the lean mint needs beyond the session read's plan. */
