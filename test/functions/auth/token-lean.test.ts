@@ -368,6 +368,46 @@ describe("lean GET /api/auth/token", () => {
       setMetricSink(previous);
     }
   });
+
+  it("hostile headers on a live session: never a 5xx, and a token only with the signed cookie intact", async () => {
+    const who = await person(PLAIN);
+    await putSession(PLAIN, who);
+    const signed = (await serializeSignedCookie(cookieName, who.token, secret)).split(";")[0]!;
+    const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+    const nasty = fc.oneof(ascii, fc.constantFrom("%", "%00", "%E0%A4%A", "null", "https://", "https://evil.example:99999", "http://[::1", `${APP_ONE}/`, `${APP_ONE}.evil.example`, "a".repeat(2000)));
+    const cookiePart = fc.oneof(
+      { weight: 3, arbitrary: fc.constant(signed) },
+      { weight: 1, arbitrary: fc.constant(`${signed}x`) },
+      { weight: 1, arbitrary: fc.constant(signed.replace(/.$/, "")) },
+      { weight: 2, arbitrary: nasty.map((v) => `${cookieName}=${v}`) },
+      { weight: 2, arbitrary: fc.tuple(ascii, nasty).map(([k, v]) => `${k.replace(/[=;\s]/g, "") || "k"}=${v}`) },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            cookie: fc.array(cookiePart, { minLength: 1, maxLength: 4 }).map((parts) => parts.join("; ")),
+            origin: nasty,
+            [APP_CLIENT_HEADER]: nasty,
+            "x-forwarded-host": nasty,
+            "x-forwarded-proto": nasty,
+            "x-forwarded-for": nasty,
+          },
+          { requiredKeys: ["cookie"] },
+        ),
+        async (headers) => {
+          const res = await cold.request(`${AUTH_URL}/api/auth/token`, { headers: { ...headers, [SOURCE_IP_HEADER]: "203.0.113.50" } });
+          expect(res.status, JSON.stringify(headers)).toBeLessThan(500);
+          if (res.status !== 200) return;
+          const { token } = (await res.json()) as { token: string };
+          // Whatever else came along, the session cookie that counts (the first, as better-call reads it) was exactly the signed one.
+          expect(headers.cookie.split("; ").find((c) => c.startsWith(`${cookieName}=`))).toBe(signed);
+          expect(decodeJwt(token).sub).toBe(who.userId);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });
 
 describe("lean /token on a cold bundle across auth-secret rotation", () => {
