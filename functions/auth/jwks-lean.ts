@@ -34,7 +34,7 @@
  * - any error (database, a publicKey that is not JSON): decline; Better Auth answers (or fails) itself.
  */
 import { JWT_ALG } from "../claims.js";
-import { endpointProbe, pluginBlocker, rateLimited, type LeanAuthContext } from "./session-read.js";
+import { endpointProbe, pluginBlocker, rateLimited, type LeanAuthContext, type LeanPath } from "./session-read.js";
 import type { SigningKeyCache } from "./signing-key-cache.js";
 
 /**
@@ -70,13 +70,7 @@ export function jwksLeanBlocker(ctx: Pick<LeanAuthContext, "options" | "authCook
   return pluginBlocker(plugins, endpointProbe("/jwks", headers, ctx.authCookies), (plugin) => KNOWN_ON_JWKS.has(plugin.id));
 }
 
-export interface LeanJwks {
-  (req: Request): Promise<Response | undefined>;
-  /** /jwks requests this path answered itself (tests, benchmarks). */
-  served: number;
-  /** Turn the path off for good (every later request goes to Better Auth). */
-  disable(): void;
-}
+export type LeanJwks = LeanPath;
 
 export interface LeanJwksOptions {
   /** `{basePath}/jwks`, or undefined when this instance has no lean /jwks (asked once). */

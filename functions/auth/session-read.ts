@@ -337,13 +337,16 @@ function pick(row: Record<string, unknown>, cols: Column[]): Record<string, unkn
 
 const HEADERS = { "content-type": "application/json", "cache-control": "no-store", pragma: "no-cache" };
 
-export interface LeanSessionRead {
+/** A lean path (get-session here, /token and /jwks beside it): a Response, or undefined for Better Auth. */
+export interface LeanPath {
   (req: Request): Promise<Response | undefined>;
   /** Requests this path answered itself (tests, benchmarks). */
   served: number;
   /** Turn the path off for good (every later request goes to Better Auth). */
   disable(): void;
 }
+
+export type LeanSessionRead = LeanPath;
 
 const readers = new WeakMap<object, LeanSessionRead>();
 

@@ -68,7 +68,7 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { endpointProbe, leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan } from "./session-read.js";
+import { endpointProbe, leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan, type LeanPath } from "./session-read.js";
 import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
@@ -168,13 +168,7 @@ function tokenPath(session: Plan): string {
 
 const HEADERS = { "content-type": "application/json" };
 
-export interface LeanToken {
-  (req: Request): Promise<Response | undefined>;
-  /** /token requests this path answered itself (tests, benchmarks). */
-  served: number;
-  /** Turn the path off for good (every later request goes to Better Auth). */
-  disable(): void;
-}
+export type LeanToken = LeanPath;
 
 export interface LeanTokenOptions {
   plan: () => Promise<TokenPlan | undefined>;
