@@ -19,11 +19,11 @@ import { inputGuard } from "./input-guard.js";
 import { authMetrics } from "./metrics.js";
 import { oidcRoutes } from "./oidc-pages.js";
 import { revocationFeedRoute } from "./revocations.js";
-import { EMBEDDED_SNAPSHOT, planFromSnapshot, snapshotSessionRead, type PlanSnapshot } from "./session-read.js";
+import { EMBEDDED_SNAPSHOT, planFromSnapshot, siblingPath, snapshotSessionRead, type PlanSnapshot } from "./session-read.js";
 import { JWT_ALG } from "../claims.js";
 import { KEY_GRACE_SECONDS, SigningKeyCache } from "./signing-key-cache.js";
 import { leanToken, snapshotTokenPlan, type LeanToken } from "./token-lean.js";
-import { jwksPathOf, leanJwks, type LeanJwks } from "./jwks-lean.js";
+import { leanJwks, type LeanJwks } from "./jwks-lean.js";
 import { appLinkPathsFor, wellKnownRoutes } from "./well-known.js";
 
 export interface CreateAppOptions {
@@ -68,7 +68,7 @@ export function createApp(config: AuthConfig, options: CreateAppOptions = {}): H
     const jwksAllowed = built?.jwksBlocker === null;
     if (!tokenAllowed && !jwksAllowed) return {};
     const keyCache = new SigningKeyCache({ pool, alg: JWT_ALG, graceSeconds: KEY_GRACE_SECONDS });
-    const jwksPath = jwksPathOf(plan.path);
+    const jwksPath = siblingPath(plan.path, "/jwks");
     const jwks = jwksAllowed ? leanJwks({ path: () => Promise.resolve(jwksPath), keyCache: () => keyCache }) : undefined;
     if (!tokenAllowed) return { keyCache, jwks };
     const tokenPlan = snapshotTokenPlan(plan, config);

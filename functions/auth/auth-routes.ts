@@ -12,10 +12,10 @@ import type { AuthConfig } from "./config.js";
 import { authHandler } from "./hot-path.js";
 import type { OidcMetadata } from "./oidc-pages.js";
 import { effectiveHost } from "./request-origin.js";
-import { contextPlan, leanSessionRead, plan, planDifference, type LeanAuthContext, type LeanSessionRead, type Plan } from "./session-read.js";
+import { contextPlan, leanSessionRead, plan, planDifference, siblingPath, type LeanAuthContext, type LeanPath, type LeanSessionRead, type Plan } from "./session-read.js";
 import { keyCacheOf, type SigningKeyCache } from "./signing-key.js";
 import { contextTokenPlan, leanToken, type LeanToken } from "./token-lean.js";
-import { jwksLeanBlocker, jwksPathOf, leanJwks, type LeanJwks } from "./jwks-lean.js";
+import { jwksLeanBlocker, leanJwks, type LeanJwks } from "./jwks-lean.js";
 
 export interface AuthRoutesOptions {
   /** Use this Better Auth instance (tests that also call `auth.api`). */
@@ -59,46 +59,37 @@ function authResolver(config: AuthConfig, pool: pg.Pool, given?: Auth, keyCache?
 
 /**
  * Once per instance: does its context plan the lean read exactly as the build-time snapshot
- * did? If not (a plugin, option or Better Auth change the snapshot missed), the snapshot reader
- * is turned off for this Lambda instance and one error line says why; Better Auth then answers
- * every read.
+ * did? If not (a plugin, option or Better Auth change the snapshot missed), the snapshot reader,
+ * the lean /token and the lean /jwks are turned off for this Lambda instance and one error line
+ * says why; Better Auth then answers every read. If it does, the lean /token and /jwks are each
+ * checked against the instance too, and turned off alone on a difference. Exported for tests;
+ * the promise never rejects.
  */
-function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>, config: AuthConfig): void {
-  void contextPlan(auth).then(
-    async (live) => {
-      const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read (or did not build)";
-      if (diff) {
-        snapshot.reader.disable();
-        snapshot.token?.disable();
-        snapshot.jwks?.disable();
-        console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
-        return;
-      }
-      if (snapshot.jwks) {
-        // The lean /jwks needs this instance to publish as the snapshot said, from the shared key cache.
-        const ctx = (await auth.$context) as LeanAuthContext;
-        const jwksDiff = jwksLeanBlocker(ctx) ?? (keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin reads keys from another key cache" : undefined);
-        if (jwksDiff) {
-          snapshot.jwks.disable();
-          console.error(JSON.stringify({ level: "error", msg: "lean /jwks off", reason: jwksDiff }));
-        }
-      }
-      if (!snapshot.token) return;
-      // The lean /token also needs this instance to mint as the snapshot said, with the shared key cache.
-      const ctx = (await auth.$context) as LeanAuthContext;
-      const tokenDiff = !(await contextTokenPlan(ctx, plan(ctx), config)) ? "Better Auth's context blocks the lean /token" : keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin signs from another key cache" : undefined;
-      if (!tokenDiff) return;
-      snapshot.token.disable();
-      console.error(JSON.stringify({ level: "error", msg: "lean /token off", reason: tokenDiff }));
-    },
-    () => {
-      snapshot.token?.disable();
-      snapshot.jwks?.disable();
-    },
-  ).catch(() => {
+export function checkSnapshot(auth: Auth, snapshot: NonNullable<AuthRoutesOptions["snapshot"]>, config: AuthConfig): Promise<void> {
+  const off = (path: LeanPath | undefined, msg: string, reason: string | undefined) => {
+    if (!path || !reason) return;
+    path.disable();
+    console.error(JSON.stringify({ level: "error", msg, reason }));
+  };
+  const check = async () => {
+    const live = await contextPlan(auth);
+    const diff = live ? planDifference(live, snapshot.plan) : "Better Auth's context blocks the lean read (or did not build)";
+    if (diff) {
+      for (const path of [snapshot.reader, snapshot.token, snapshot.jwks]) path?.disable();
+      console.error(JSON.stringify({ level: "error", msg: "session read plan differs from the build-time snapshot; lean reads off", field: diff }));
+      return;
+    }
+    if (!snapshot.token && !snapshot.jwks) return;
+    // The lean /token and /jwks also need this instance to mint and publish as the snapshot said,
+    // from the key cache they share with it.
+    const ctx = (await auth.$context) as LeanAuthContext;
+    const otherCache = keyCacheOf(auth) !== snapshot.keyCache ? "the jwt plugin uses another key cache" : undefined;
+    off(snapshot.jwks, "lean /jwks off", jwksLeanBlocker(ctx) ?? otherCache);
+    off(snapshot.token, "lean /token off", (await contextTokenPlan(ctx, plan(ctx), config)) ? otherCache : "Better Auth's context blocks the lean /token");
+  };
+  return check().catch(() => {
     // Could not tell: the lean /token and /jwks stay off (Better Auth answers them).
-    snapshot.token?.disable();
-    snapshot.jwks?.disable();
+    for (const path of [snapshot.token, snapshot.jwks]) path?.disable();
   });
 }
 
@@ -136,7 +127,7 @@ function contextLeanJwks(auth: Auth): LeanJwks {
   if (!jwks) {
     const path = async () => {
       const ctx = (await auth.$context) as LeanAuthContext;
-      return jwksLeanBlocker(ctx) ? undefined : jwksPathOf(plan(ctx).path);
+      return jwksLeanBlocker(ctx) ? undefined : siblingPath(plan(ctx).path, "/jwks");
     };
     jwks = leanJwks({ path, keyCache: () => keyCacheOf(auth) });
     jwksPaths.set(auth, jwks);
@@ -154,7 +145,7 @@ export function authRoutes(config: AuthConfig, options: AuthRoutesOptions): Auth
     const auth = authFor(req);
     if (snapshot && !checked.has(auth)) {
       checked.add(auth);
-      checkSnapshot(auth, snapshot, config);
+      void checkSnapshot(auth, snapshot, config);
     }
     return auth;
   };

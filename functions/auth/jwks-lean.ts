@@ -35,7 +35,7 @@
  */
 import { JWT_ALG } from "../claims.js";
 import { endpointProbe, pluginBlocker, rateLimited, type LeanAuthContext, type LeanPath } from "./session-read.js";
-import type { SigningKeyCache } from "./signing-key-cache.js";
+import { jwtPluginOf, type SigningKeyCache } from "./signing-key-cache.js";
 
 /**
  * Plugins whose hooks match /jwks but do nothing there: bearer (needs an Authorization header,
@@ -56,18 +56,17 @@ export function jwksLeanBlocker(ctx: Pick<LeanAuthContext, "options" | "authCook
   if (rateLimited(o.rateLimit, "/jwks")) return "rate limit on /jwks";
   if (o.disabledPaths?.includes("/jwks")) return "/jwks disabled";
   if (o.hooks?.before || o.hooks?.after) return "global hooks";
-  const plugins = (o.plugins ?? []) as { id: string; options?: unknown; keyCache?: unknown }[];
-  const jwt = plugins.find((p) => p.id === "jwt");
-  const cache = jwt?.keyCache as SigningKeyCache | undefined;
+  const jwt = jwtPluginOf(o.plugins);
+  const cache = jwt?.keyCache;
   if (!cache || typeof cache.graceSeconds !== "number") return "no in-memory signing key cache on the jwt plugin";
-  const jo = (jwt!.options ?? {}) as JwksPluginOptions;
+  const jo = (jwt.options ?? {}) as JwksPluginOptions;
   if (jo.jwks?.remoteUrl) return "remote JWKS";
   if (jo.jwks?.jwksPath !== undefined && jo.jwks.jwksPath !== "/jwks") return "jwks path moved";
   if (jo.jwks?.gracePeriod !== cache.graceSeconds) return "jwks gracePeriod differs from the key cache's";
   const kp = jo.jwks?.keyPairConfig;
   if (!kp || kp.alg !== JWT_ALG || Object.keys(kp).some((k) => !KEY_PAIR_KEYS.has(k))) return "jwks keyPairConfig";
   const headers = { cookie: "x=y", origin: "https://example.org", "x-forwarded-host": "example.org" };
-  return pluginBlocker(plugins, endpointProbe("/jwks", headers, ctx.authCookies), (plugin) => KNOWN_ON_JWKS.has(plugin.id));
+  return pluginBlocker(o.plugins, endpointProbe("/jwks", headers, ctx.authCookies), (plugin) => KNOWN_ON_JWKS.has(plugin.id));
 }
 
 export type LeanJwks = LeanPath;
@@ -114,7 +113,3 @@ export function leanJwks({ path, keyCache }: LeanJwksOptions): LeanJwks {
   return serve;
 }
 
-/** `{basePath}/jwks` from the session plan's `{basePath}/get-session`. */
-export function jwksPathOf(getSessionPath: string): string {
-  return getSessionPath.replace(/\/get-session$/, "/jwks");
-}

@@ -155,6 +155,11 @@ export function leanReadBlocker(ctx: AuthContext, { hooks = true } = {}): string
   return pluginBlocker(o.plugins, endpointProbe("/get-session", {}, ctx.authCookies), (plugin) => NOOP_ON_PLAIN_READ[plugin.id]?.(o, plugin) ?? false);
 }
 
+/** `{basePath}{endpoint}` beside the plan's `{basePath}/get-session`. */
+export function siblingPath(getSessionPath: string, endpoint: "/token" | "/jwks"): string {
+  return getSessionPath.replace(/\/get-session$/, endpoint);
+}
+
 /** An endpoint context as a hook matcher sees it, for a GET of `path` carrying `headers`. */
 export function endpointProbe(path: string, headers: Record<string, string>, authCookies: unknown): { path: string } {
   return {

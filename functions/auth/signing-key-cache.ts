@@ -23,6 +23,15 @@ export interface SignerKey {
   key: KeyObject;
 }
 
+/**
+ * Better Auth's jwt plugin among `plugins` (an instance's `options.plugins`): its options and the
+ * key cache jwtWithKeyInMemory attached to it, or undefined when there is none.
+ */
+export function jwtPluginOf(plugins: unknown): { options: unknown; keyCache: SigningKeyCache | undefined } | undefined {
+  const jwt = ((plugins ?? []) as { id?: string; options?: unknown; keyCache?: SigningKeyCache }[]).find((p) => p.id === "jwt");
+  return jwt && { options: jwt.options, keyCache: jwt.keyCache };
+}
+
 export class SigningKeyError extends Error {
   override name = "SigningKeyError";
 }

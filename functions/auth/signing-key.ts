@@ -20,7 +20,7 @@
  */
 import { getCurrentAuthEndpointContext } from "@better-auth/core/context";
 import { createJwk, jwt, type JwtOptions } from "better-auth/plugins/jwt";
-import { SigningKeyCache, SigningKeyError, signCompact } from "./signing-key-cache.js";
+import { jwtPluginOf, SigningKeyCache, SigningKeyError, signCompact } from "./signing-key-cache.js";
 
 export { SIGNING_KEY_REFRESH_MS, SigningKeyCache, SigningKeyError, signCompact, type SigningKeyCacheOptions, type SignerKey } from "./signing-key-cache.js";
 
@@ -56,6 +56,5 @@ export function jwtWithKeyInMemory(options: JwtOptions, cache: SigningKeyCache):
 
 /** The key cache behind an auth instance's jwt plugin (tests, benchmarks). */
 export function keyCacheOf(auth: { options: { plugins?: unknown[] } }): SigningKeyCache | undefined {
-  const plugin = auth.options.plugins?.find((p) => (p as { id?: string }).id === "jwt") as { keyCache?: SigningKeyCache } | undefined;
-  return plugin?.keyCache;
+  return jwtPluginOf(auth.options.plugins)?.keyCache;
 }

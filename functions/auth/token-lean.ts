@@ -68,8 +68,8 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { endpointProbe, leanReadBlocker, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan, type LeanPath } from "./session-read.js";
-import { signCompact, type SigningKeyCache } from "./signing-key-cache.js";
+import { endpointProbe, leanReadBlocker, siblingPath, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan, type LeanPath } from "./session-read.js";
+import { jwtPluginOf, signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
 const KNOWN_ON_TOKEN = new Set(["authplane-lean-token-session", "authplane-audit-trail", "bearer"]);
@@ -88,8 +88,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   if (rateLimited(o.rateLimit, "/token")) return "rate limit on /token";
   if (o.disabledPaths?.includes("/token")) return "/token disabled";
   if (o.hooks?.before || o.hooks?.after) return "global hooks";
-  const plugins = (o.plugins ?? []) as { id: string; options?: unknown; keyCache?: unknown }[];
-  const jwt = plugins.find((p) => p.id === "jwt");
+  const jwt = jwtPluginOf(o.plugins);
   if (!jwt?.keyCache) return "no in-memory signing key cache on the jwt plugin";
   const jo = (jwt.options ?? {}) as JwtPluginOptions;
   if (jo.jwt?.getSubject) return "jwt getSubject";
@@ -103,7 +102,7 @@ export function tokenLeanBlocker(ctx: LeanAuthContext): string | undefined {
   // Every header a request the lean path serves may carry (an Authorization header it never
   // serves, but a hook keyed on it is bearer's or unknown; unknown blocks).
   const headers = { cookie: "x=y", origin: "https://example.org", authorization: "Bearer x", "x-authplane-client-id": "x", "x-forwarded-host": "example.org" };
-  return pluginBlocker(plugins, endpointProbe("/token", headers, ctx.authCookies), (plugin) => KNOWN_ON_TOKEN.has(plugin.id));
+  return pluginBlocker(o.plugins, endpointProbe("/token", headers, ctx.authCookies), (plugin) => KNOWN_ON_TOKEN.has(plugin.id));
 }
 
 /** What the lean mint needs beyond the session read's plan. */
@@ -143,7 +142,7 @@ const NO_ORG = { org_id: null, org_slug: null, role: null, permissions: {} };
  */
 export async function contextTokenPlan(ctx: LeanAuthContext & { secretConfig?: unknown }, session: Plan, config: Pick<AuthConfig, "jwt">): Promise<TokenPlan | undefined> {
   if (tokenLeanBlocker(ctx)) return undefined;
-  const jo = ((ctx.options.plugins ?? []) as { id: string; options?: JwtPluginOptions }[]).find((p) => p.id === "jwt")?.options;
+  const jo = jwtPluginOf(ctx.options.plugins)?.options as JwtPluginOptions | undefined;
   // The instance was built from this config; a mismatch means something else built it.
   if (jo?.jwt?.issuer !== config.jwt.issuer || jo?.jwt?.audience !== config.jwt.audience) return undefined;
   const user = { id: "authplane-probe-user", email: "probe@authplane.invalid" };
@@ -154,17 +153,14 @@ export async function contextTokenPlan(ctx: LeanAuthContext & { secretConfig?: u
   } catch {
     return undefined;
   }
-  return { session, path: tokenPath(session), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: ctx.secretConfig };
+  return { session, path: siblingPath(session.path, "/token"), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: ctx.secretConfig };
 }
 
 /** The plan for a cold bundle: the snapshot's session plan, the config's issuer, audience and secrets. */
 export function snapshotTokenPlan(session: Plan, config: Pick<AuthConfig, "jwt" | "secrets">): TokenPlan {
-  return { session, path: tokenPath(session), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: secretConfigOf(config) };
+  return { session, path: siblingPath(session.path, "/token"), issuer: config.jwt.issuer, audience: config.jwt.audience, secretConfig: secretConfigOf(config) };
 }
 
-function tokenPath(session: Plan): string {
-  return session.path.replace(/\/get-session$/, "/token");
-}
 
 const HEADERS = { "content-type": "application/json" };
 

@@ -17,11 +17,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { JWT_TTL_SECONDS } from "../../../functions/claims.js";
 import { APP_CLIENT_HEADER, writeAppBinding } from "../../../functions/auth/app-origin.js";
 import { createApp, snapshotTokenOf } from "../../../functions/auth/app.js";
-import { leanTokenOf } from "../../../functions/auth/auth-routes.js";
+import { checkSnapshot, leanTokenOf } from "../../../functions/auth/auth-routes.js";
+import { keyCacheOf, SigningKeyCache } from "../../../functions/auth/signing-key.js";
 import { SOURCE_IP_HEADER } from "../../../functions/auth/client-ip.js";
 import { setMetricSink } from "../../../functions/emf.js";
 import { sessionPlanSnapshot } from "../../../functions/auth/session-read-snapshot.js";
-import type { LeanAuthContext, PlanSnapshot } from "../../../functions/auth/session-read.js";
+import { contextPlan as contextPlanOf, type LeanAuthContext, type PlanSnapshot } from "../../../functions/auth/session-read.js";
 import { contextTokenPlan, tokenLeanBlocker } from "../../../functions/auth/token-lean.js";
 import { plan } from "../../../functions/auth/session-read.js";
 import { configFromEnv, type Env } from "../../../functions/auth/config.js";
@@ -324,6 +325,29 @@ describe("lean GET /api/auth/token", () => {
     }
   });
 
+  it("once Better Auth is built, a lean /token and /jwks that would sign or publish from another key cache are turned off alone", async () => {
+    const live = (await contextPlanOf(service.auth))!;
+    const paths = () => ({ reader: { disable: vi.fn() }, token: { disable: vi.fn() }, jwks: { disable: vi.fn() } });
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      // The instance's own key cache: nothing differs, everything stays on.
+      const same = paths();
+      await checkSnapshot(service.auth, { plan: live, ...same, keyCache: keyCacheOf(service.auth) } as never, service.config);
+      expect([same.reader.disable, same.token.disable, same.jwks.disable].map((f) => f.mock.calls.length)).toEqual([0, 0, 0]);
+      // Another cache (a snapshot wired to a cache the instance does not use): /token and /jwks off, the session read stays.
+      const other = paths();
+      await checkSnapshot(service.auth, { plan: live, ...other, keyCache: new SigningKeyCache({ pool: service.pool, alg: "RS256", graceSeconds: 60 }) } as never, service.config);
+      expect([other.reader.disable, other.token.disable, other.jwks.disable].map((f) => f.mock.calls.length)).toEqual([0, 1, 1]);
+      expect(errors.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/lean \/jwks off.*another key cache/), expect.stringMatching(/lean \/token off.*another key cache/)]);
+      // A session plan that differs: all three off.
+      const drift = paths();
+      await checkSnapshot(service.auth, { plan: { ...live, sessionOutput: [] }, ...drift, keyCache: keyCacheOf(service.auth) } as never, service.config);
+      expect([drift.reader.disable, drift.token.disable, drift.jwks.disable].map((f) => f.mock.calls.length)).toEqual([1, 1, 1]);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it("is blocked by any option or plugin it does not reproduce", async () => {
     const ctx = (await service.auth.$context) as LeanAuthContext;
     const o = ctx.options;
@@ -373,6 +397,7 @@ describe("lean GET /api/auth/token", () => {
     const who = await person(PLAIN);
     await putSession(PLAIN, who);
     const signed = (await serializeSignedCookie(cookieName, who.token, secret)).split(";")[0]!;
+    let minted = 0;
     const ascii = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
     const nasty = fc.oneof(ascii, fc.constantFrom("%", "%00", "%E0%A4%A", "null", "https://", "https://evil.example:99999", "http://[::1", `${APP_ONE}/`, `${APP_ONE}.evil.example`, "a".repeat(2000)));
     const cookiePart = fc.oneof(
@@ -403,10 +428,13 @@ describe("lean GET /api/auth/token", () => {
           // Whatever else came along, the session cookie that counts (the first, as better-call reads it) was exactly the signed one.
           expect(headers.cookie.split("; ").find((c) => c.startsWith(`${cookieName}=`))).toBe(signed);
           expect(decodeJwt(token).sub).toBe(who.userId);
+          minted++;
         },
       ),
       { numRuns: 60 },
     );
+    // Not only refusals: with the signed cookie weighted in, many runs must have got their token.
+    expect(minted).toBeGreaterThan(5);
   });
 });
 
