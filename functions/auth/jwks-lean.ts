@@ -34,7 +34,7 @@
  * - any error (database, a publicKey that is not JSON): decline; Better Auth answers (or fails) itself.
  */
 import { JWT_ALG } from "../claims.js";
-import { endpointProbe, pluginBlocker, rateLimited, type LeanAuthContext, type LeanPath } from "./session-read.js";
+import { endpointProbe, leanGet, pluginBlocker, rateLimited, type LeanAuthContext, type LeanPath } from "./session-read.js";
 import { jwtPluginOf, type SigningKeyCache } from "./signing-key-cache.js";
 
 /**
@@ -80,36 +80,26 @@ export interface LeanJwksOptions {
 const HEADERS = { "content-type": "application/json" };
 
 export function leanJwks({ path, keyCache }: LeanJwksOptions): LeanJwks {
-  let ready: Promise<string | undefined> | undefined;
-  let off = false;
-  const serve = (async (req: Request) => {
-    if (off || req.method !== "GET" || req.url.includes("?") || req.headers.has("authorization")) return undefined;
-    if (!req.url.endsWith("/jwks")) return undefined;
-    const p = await (ready ??= path().catch(() => undefined));
-    if (off || !p || new URL(req.url).pathname !== p) return undefined;
-    const cache = keyCache();
-    if (!cache) return undefined;
-    let body: string;
-    try {
-      const rows = await cache.rows();
-      const now = Date.now();
-      const grace = cache.graceSeconds * 1000;
-      const keys = rows.filter((k) => !k.expiresAt || k.expiresAt.getTime() + grace > now);
-      if (!keys.length) return undefined;
-      body = JSON.stringify({
-        keys: keys.map((k) => ({ alg: k.alg ?? JWT_ALG, crv: k.crv ?? undefined, ...(JSON.parse(k.publicKey) as object), kid: k.id })),
-      });
-    } catch {
-      return undefined;
-    }
-    if (off) return undefined;
-    serve.served++;
-    return new Response(body, { status: 200, headers: HEADERS });
-  }) as LeanJwks;
-  serve.served = 0;
-  serve.disable = () => {
-    off = true;
-  };
-  return serve;
+  return leanGet(
+    () => path().then((p) => (p ? { path: p } : undefined)),
+    async (req) => {
+      // An Authorization header is bearer's to read: Better Auth answers.
+      const cache = req.headers.has("authorization") ? undefined : keyCache();
+      if (!cache) return undefined;
+      try {
+        const rows = await cache.rows();
+        const now = Date.now();
+        const grace = cache.graceSeconds * 1000;
+        const keys = rows.filter((k) => !k.expiresAt || k.expiresAt.getTime() + grace > now);
+        if (!keys.length) return undefined;
+        const body = JSON.stringify({
+          keys: keys.map((k) => ({ alg: k.alg ?? JWT_ALG, crv: k.crv ?? undefined, ...(JSON.parse(k.publicKey) as object), kid: k.id })),
+        });
+        return new Response(body, { status: 200, headers: HEADERS });
+      } catch {
+        return undefined;
+      }
+    },
+  );
 }
 

@@ -387,23 +387,33 @@ export function snapshotSessionRead(p: Plan, pool: pg.Pool): LeanSessionRead {
 }
 
 function createReader(planOf: () => Promise<Plan | undefined>, pool: pg.Pool): LeanSessionRead {
-  let ready: Promise<Plan | undefined> | undefined;
-  let off = false;
-  const planFor = () => (ready ??= planOf());
-  const read = (async (req: Request) => {
-    if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
-    const p = await planFor();
-    if (off || !p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+  return leanGet(planOf, async (req, p) => {
     const found = await plainSession(p, req.headers, pool);
-    if (!found) return undefined;
-    read.served++;
-    return new Response(JSON.stringify(found), { status: 200, headers: HEADERS });
-  }) as LeanSessionRead;
-  read.served = 0;
-  read.disable = () => {
+    return found && new Response(JSON.stringify(found), { status: 200, headers: HEADERS });
+  });
+}
+
+/**
+ * The frame of every lean path: a GET without a query string on exactly the plan's `path` (the
+ * plan asked once; none, or a failure, declines for good) goes to `answer`; a Response it gives
+ * counts as served, undefined hands the request to Better Auth, and `disable()` turns it off.
+ */
+export function leanGet<P extends { path: string }>(planOf: () => Promise<P | undefined>, answer: (req: Request, plan: P) => Promise<Response | undefined>): LeanPath {
+  let ready: Promise<P | undefined> | undefined;
+  let off = false;
+  const path = (async (req: Request) => {
+    if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
+    const p = await (ready ??= planOf().catch(() => undefined));
+    if (off || !p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+    const res = await answer(req, p);
+    if (res) path.served++;
+    return res;
+  }) as LeanPath;
+  path.served = 0;
+  path.disable = () => {
     off = true;
   };
-  return read;
+  return path;
 }
 
 /**

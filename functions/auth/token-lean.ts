@@ -68,7 +68,7 @@ import { recordAudit } from "./audit.js";
 import { clientIp } from "./client-ip.js";
 import type { AuthConfig } from "./config.js";
 import { requestOrigin, type ForwardingPolicy } from "./request-origin.js";
-import { endpointProbe, leanReadBlocker, siblingPath, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan, type LeanPath } from "./session-read.js";
+import { endpointProbe, leanGet, leanReadBlocker, siblingPath, plainSession, pluginBlocker, rateLimited, type LeanAuthContext, type Plan, type LeanPath } from "./session-read.js";
 import { jwtPluginOf, signCompact, type SigningKeyCache } from "./signing-key-cache.js";
 
 /** Plugin hooks that match `/token` and whose effect this path reproduces or that do nothing on a plain mint. */
@@ -175,13 +175,8 @@ export interface LeanTokenOptions {
 }
 
 export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): LeanToken {
-  let ready: Promise<TokenPlan | undefined> | undefined;
-  let off = false;
   let deps: Promise<MintDeps> | undefined;
-  const mint = (async (req: Request) => {
-    if (off || req.method !== "GET" || req.url.includes("?")) return undefined;
-    const p = await (ready ??= plan().catch(() => undefined));
-    if (off || !p || !req.url.endsWith(p.path) || new URL(req.url).pathname !== p.path) return undefined;
+  return leanGet(plan, async (req, p) => {
     const cache = keyCache();
     if (!cache) return undefined;
     let token: string;
@@ -216,14 +211,8 @@ export function leanToken({ plan, pool, keyCache, config }: LeanTokenOptions): L
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "audit hook failed", path: "/token", error: err instanceof Error ? err.message : String(err) }));
     }
-    mint.served++;
     return new Response(JSON.stringify({ token }), { status: 200, headers: HEADERS });
-  }) as LeanToken;
-  mint.served = 0;
-  mint.disable = () => {
-    off = true;
-  };
-  return mint;
+  });
 }
 
 interface MintDeps {
